@@ -1,0 +1,111 @@
+"""Flax NNX networks, and the bridge to pure functions ``apply(params, x)`` for training under jit/vmap/scan.
+
+Conventions: ``depth`` is the number of weight matrices; ``width`` is the number of units of each hidden
+layer; weights are stored as (fan_out, fan_in) and act on rows of ``x`` as ``x @ W.T``.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+from lmtheory import _validate
+
+PARAMETERIZATIONS = ("standard", "ntk", "meanfield")
+ACTIVATIONS = {"linear": lambda z: z, "relu": jax.nn.relu, "tanh": jnp.tanh, "erf": jax.scipy.special.erf}
+
+
+def _layer_dims(in_dim, width, out_dim, depth):
+    for name, v in (("in_dim", in_dim), ("width", width), ("out_dim", out_dim), ("depth", depth)):
+        _validate.positive(name, v, integer=True)
+    return [in_dim] + [width] * (depth - 1) + [out_dim]
+
+
+class DeepLinear(nnx.Module):
+    """``f(x) = W_depth ... W_1 x`` with i.i.d. ``N(0, init_scale^2)`` entries (no fan-in scaling).
+
+    >>> net = DeepLinear(3, 5, 2, depth=2, init_scale=0.1, rngs=nnx.Rngs(0))
+    >>> net(jnp.ones((4, 3))).shape
+    (4, 2)
+    """
+
+    def __init__(self, in_dim: int, width: int, out_dim: int, *, depth: int = 2, init_scale: float,
+                 rngs: nnx.Rngs):
+        dims = _layer_dims(in_dim, width, out_dim, depth)
+        _validate.positive("init_scale", init_scale)
+        self.weights = nnx.List([nnx.Param(init_scale * jax.random.normal(rngs.params(), (o, i)))
+                                 for i, o in zip(dims[:-1], dims[1:])])
+
+    def __call__(self, x):
+        for w in self.weights:
+            x = x @ w[...].T
+        return x
+
+    def end_to_end(self):
+        """The product ``W_depth ... W_1`` (out_dim x in_dim)."""
+        out = self.weights[0][...]
+        for w in list(self.weights)[1:]:
+            out = w[...] @ out
+        return out
+
+
+class MLP(nnx.Module):
+    """Fully connected network with a named parameterization and an output scale.
+
+    ``standard``: ``W ~ N(0, 1/fan_in)``, ``h = phi(z) @ W.T``. ``ntk``: ``W ~ N(0, 1)``, ``h = phi(z) @ W.T /
+    sqrt(fan_in)``. ``meanfield``: as ``ntk`` but the last layer divides by ``fan_in`` instead of its square
+    root. The output is multiplied by ``output_scale`` (Chizat-Oyallon-Bach's alpha). Biases are omitted.
+
+    >>> net = MLP(2, 16, 1, depth=2, activation="relu", parameterization="ntk", rngs=nnx.Rngs(0))
+    >>> net(jnp.ones((3, 2))).shape
+    (3, 1)
+    """
+
+    def __init__(self, in_dim: int, width: int, out_dim: int, *, depth: int = 2, activation: str = "relu",
+                 parameterization: str = "standard", output_scale: float = 1.0, rngs: nnx.Rngs):
+        dims = _layer_dims(in_dim, width, out_dim, depth)
+        _validate.one_of("activation", activation, set(ACTIVATIONS))
+        _validate.one_of("parameterization", parameterization, set(PARAMETERIZATIONS))
+        _validate.positive("output_scale", output_scale)
+        self.activation, self.parameterization, self.output_scale = activation, parameterization, output_scale
+        std = (lambda fan_in: fan_in**-0.5) if parameterization == "standard" else (lambda fan_in: 1.0)
+        self.weights = nnx.List([nnx.Param(std(i) * jax.random.normal(rngs.params(), (o, i)))
+                                 for i, o in zip(dims[:-1], dims[1:])])
+
+    def _multiplier(self, layer: int, fan_in: int) -> float:
+        if self.parameterization == "standard":
+            return 1.0
+        last = layer == len(self.weights) - 1
+        return fan_in**-1.0 if (last and self.parameterization == "meanfield") else fan_in**-0.5
+
+    def __call__(self, x):
+        phi = ACTIVATIONS[self.activation]
+        for layer, w in enumerate(self.weights):
+            if layer > 0:
+                x = phi(x)
+            x = self._multiplier(layer, w.shape[1]) * (x @ w[...].T)
+        return self.output_scale * x
+
+
+def functional(model: nnx.Module, method: str = "__call__"):
+    """Split an NNX model into ``(apply, params)`` with ``apply(params, *args)`` a pure function.
+
+    ``apply`` rebuilds the model from ``params`` and calls ``method`` on it (default: the forward pass), so
+    it can be differentiated, jitted, vmapped and scanned.
+
+    >>> net = DeepLinear(3, 4, 2, init_scale=1.0, rngs=nnx.Rngs(0))
+    >>> apply, params = functional(net)
+    >>> apply(params, jnp.ones((1, 3))).shape
+    (1, 2)
+    >>> functional(net, "end_to_end")[0](params).shape
+    (2, 3)
+    """
+    if not callable(getattr(model, method, None)):
+        raise ValueError(f"method must name a method of {type(model).__name__}, got {method!r}")
+    graphdef, params = nnx.split(model)
+
+    def apply(p, *args):
+        return getattr(nnx.merge(graphdef, p), method)(*args)
+
+    return apply, params
