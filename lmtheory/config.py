@@ -9,10 +9,15 @@ Environment variables
 ``LMTHEORY_SCALE``    ``ci`` (default: each chapter <= 60 s on a 2-core CPU) or ``full`` (bigger, for a GPU).
 ``LMTHEORY_RECORDS``  folder; when set, every verdict is appended as a JSON line to ``<folder>/<chapter>.jsonl``.
 ``LMTHEORY_RUN_ID``   label shared by all notebooks of one build/test run (defaults to a fresh random id).
+
+Inside a Jupyter kernel every verdict is also displayed with its record attached (MIME type
+:data:`VERDICT_MIME`), so an executed notebook carries its own records; the book's ledger page is built
+from them (see :mod:`lmtheory.ledger`).
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import pathlib
@@ -26,6 +31,9 @@ from lmtheory import _validate
 from lmtheory.check import PredictionFailed, Tolerance, Verdict, check
 
 SCALES = ("ci", "full")
+VERDICT_MIME = "application/vnd.lmtheory.verdict+json"  # the record attached to a verdict's notebook output
+GLUE_PREFIX = "lmtheory-verdict-"  # myst-nb glue key of a verdict output: prefix, then number and check id
+_GLUE_COUNTER = itertools.count(1)
 
 
 @dataclass(frozen=True)
@@ -65,22 +73,66 @@ class Run:
         Prints the verdict line; raises :class:`lmtheory.PredictionFailed` after recording a failure.
         """
         verdict = check(id, statement, predicted=predicted, measured=measured, tol=tol, reference=reference,
-                        raise_on_fail=False)
-        self._record(verdict)
+                        quiet=True, raise_on_fail=False)
+        row = self.record(verdict)
+        self._record(row)
+        _show(verdict.line(), row)
         if not verdict.passed:
             raise PredictionFailed(verdict)
 
-    def _record(self, verdict: Verdict) -> None:
+    def record(self, verdict: Verdict) -> dict:
+        """The JSON-ready record of a verdict: :meth:`Verdict.to_record` plus this run's identity and times.
+
+        >>> from lmtheory.check import check, absolute
+        >>> v = check("demo-one", "one is one", predicted=1.0, measured=1.0, tol=absolute(1e-9),
+        ...           reference="none", quiet=True)
+        >>> row = Run("demo", 3, run_id="r1").record(v)
+        >>> row["chapter"], row["seed"], row["run_id"], row["passed"]
+        ('demo', 3, 'r1', True)
+        """
+        now = time.time()
+        return dict(verdict.to_record(), chapter=self.chapter, seed=self.seed, scale=self.scale,
+                    run_id=self.run_id, started=self.started, recorded=now,
+                    elapsed_s=round(now - self.started, 3))
+
+    def _record(self, row: dict) -> None:
         folder = os.environ.get("LMTHEORY_RECORDS")
         if not folder:
             return
         path = pathlib.Path(folder)
         path.mkdir(parents=True, exist_ok=True)
-        row = dict(verdict.to_record(), chapter=self.chapter, seed=self.seed, scale=self.scale,
-                   run_id=self.run_id, started=self.started, recorded=time.time(),
-                   elapsed_s=round(time.time() - self.started, 3))
         with open(path / f"{self.chapter}.jsonl", "a", encoding="utf-8") as fh:
             fh.write(json.dumps(row) + "\n")
+
+
+def _in_kernel() -> bool:
+    """True inside a Jupyter kernel (notebook, nbval, jupyter-book execution); False in plain Python.
+
+    >>> _in_kernel()
+    False
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+def _show(line: str, row: dict) -> None:
+    """Print the verdict line; in a kernel, display it with the record attached as :data:`VERDICT_MIME`.
+
+    The notebook's reader sees the same text line either way. The output is also marked as myst-nb "glue"
+    (``metadata.scrapbook.name``, a key unique within the kernel): myst-nb still shows the text line, and
+    hands the record to the book build whether the notebook was executed or taken from the execution cache,
+    where the book's ledger page (:mod:`lmtheory.sphinxext`) reads it.
+    """
+    if not _in_kernel():
+        print(line)
+        return
+    from IPython.display import display
+    key = f"{GLUE_PREFIX}{next(_GLUE_COUNTER)}-{row['id']}"
+    display({"text/plain": line, VERDICT_MIME: row}, metadata={"scrapbook": {"name": key}}, raw=True)
 
 
 def setup(chapter: str, *, seed: int = 0) -> Run:
