@@ -44,6 +44,8 @@ class Tolerance:
         _validate.positive("tolerance value", self.value)
         _validate.nonnegative("rel_floor", self.rel_floor)
         _validate.nonnegative("abs_floor", self.abs_floor)
+        for name in ("value", "rel_floor", "abs_floor"):  # numpy scalars -> plain floats (JSON, formatting)
+            object.__setattr__(self, name, float(getattr(self, name)))
 
     def describe(self) -> str:
         """Short human-readable form, e.g. ``'3 SE'`` or ``'rel 5%'``."""

@@ -14,6 +14,7 @@ from lmtheory import _validate
 
 PARAMETERIZATIONS = ("standard", "ntk", "meanfield")
 ACTIVATIONS = {"linear": lambda z: z, "relu": jax.nn.relu, "tanh": jnp.tanh, "erf": jax.scipy.special.erf}
+ACTIVATIONS["sin"] = jnp.sin  # a smooth K* = 0 activation (renormalization chapter)
 
 
 def _layer_dims(in_dim, width, out_dim, depth):
@@ -109,3 +110,71 @@ def functional(model: nnx.Module, method: str = "__call__"):
         return getattr(nnx.merge(graphdef, p), method)(*args)
 
     return apply, params
+
+
+def centered_scaled(apply, params0, alpha: float, *, displacement: bool = False):
+    """The centered, output-scaled model of Chizat, Oyallon & Bach: ``h(p, x) = alpha (f(p, x) - f(params0, x))``.
+
+    ``apply(params, x)`` is a pure forward pass (see :func:`functional`) and ``params0`` the initialization, so
+    ``h(params0, x) = 0`` for every ``x`` whatever ``alpha`` (the paper's assumption ``h(w_0) = 0``). With
+    ``displacement=True`` the returned function takes the *displacement* ``d = params - params0`` (a pytree
+    like ``params0``) instead: ``h(d, x) = alpha (f(params0 + d, x) - f(params0, x))``, which keeps full
+    floating-point precision when the parameters barely move (large ``alpha``). ``alpha`` is dimensionless;
+    train it on the loss divided by ``alpha**2`` so that the lazy limit ``alpha -> infinity`` is well defined.
+    Reference: L. Chizat, E. Oyallon, F. Bach, arXiv:1812.07956 (2019), Sec. 2.
+
+    >>> net = MLP(2, 8, 1, activation="relu", parameterization="meanfield", rngs=nnx.Rngs(0))
+    >>> apply, p0 = functional(net)
+    >>> h = centered_scaled(apply, p0, 10.0)
+    >>> float(jnp.abs(h(p0, jnp.ones((3, 2)))).max())
+    0.0
+    >>> p1, x = jax.tree.map(lambda w: 1.1 * w, p0), jnp.ones((1, 2))
+    >>> bool(jnp.allclose(h(p1, x), 10 * (apply(p1, x) - apply(p0, x))))
+    True
+    """
+    _validate.positive("alpha", alpha)
+    if not callable(apply):
+        raise ValueError(f"apply must be a callable apply(params, x), got {apply!r}")
+
+    def h(p, *args):
+        full = jax.tree.map(jnp.add, params0, p) if displacement else p
+        return alpha * (apply(full, *args) - apply(params0, *args))
+
+    return h
+
+
+class NormalizedMLP(nnx.Module):
+    """A small classifier with one instance of each continuous symmetry of Kunin et al. (2021, arXiv:2012.04728).
+
+    ``f(x) = W3 relu(BN(W2 relu(W1 x + b1))) + b3`` (depth 3), where ``BN`` standardizes every unit over the
+    batch with no affine part and no epsilon (``epsilon=0`` keeps the symmetry exact; a positive ``epsilon``, as
+    in practice, breaks it). Standard initialization ``N(0, 1/fan_in)``, ``b1 ~ N(0, bias_scale^2)``, ``b3 = 0``.
+
+    * rescale: hidden unit ``j`` of the first layer, ``(W1[j], b1[j]) -> a (W1[j], b1[j])``, ``W2[:, j] -> W2[:, j]/a``;
+    * scale: each row ``W2[i] -> a W2[i]`` (the normalization removes it);
+    * translation: every row of ``W3`` (and entry of ``b3``) shifted by the same vector (number), for a softmax loss.
+
+    >>> net = NormalizedMLP(3, 4, 2, rngs=nnx.Rngs(0))
+    >>> x = jax.random.normal(jax.random.key(1), (5, 3))
+    >>> net(x).shape
+    (5, 2)
+    """
+
+    def __init__(self, in_dim: int, width: int, n_classes: int, *, bias_scale: float = 0.1,
+                 epsilon: float = 0.0, rngs: nnx.Rngs):
+        _layer_dims(in_dim, width, n_classes, 3)
+        _validate.nonnegative("bias_scale", bias_scale)
+        _validate.nonnegative("epsilon", epsilon)
+        self.epsilon = epsilon
+        key = rngs.params
+        self.w1 = nnx.Param(jax.random.normal(key(), (width, in_dim)) / jnp.sqrt(in_dim))
+        self.b1 = nnx.Param(bias_scale * jax.random.normal(key(), (width,)))
+        self.w2 = nnx.Param(jax.random.normal(key(), (width, width)) / jnp.sqrt(width))
+        self.w3 = nnx.Param(jax.random.normal(key(), (n_classes, width)) / jnp.sqrt(width))
+        self.b3 = nnx.Param(jnp.zeros((n_classes,)))
+
+    def __call__(self, x):
+        h = jax.nn.relu(x @ self.w1[...].T + self.b1[...])
+        z = h @ self.w2[...].T
+        z = (z - z.mean(0)) / jnp.sqrt(z.var(0) + self.epsilon)
+        return jax.nn.relu(z) @ self.w3[...].T + self.b3[...]

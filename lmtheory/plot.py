@@ -47,3 +47,33 @@ def theory_vs_simulation(ax, *, x_theory, y_theory, x, y, yerr=None, label=None,
             axis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
             axis.set_minor_formatter(ticker.NullFormatter())
     return ax
+
+
+def hidden_units_polar(ax, weights_in, weights_out, *, directions=None, max_size: float = 150.0):
+    """Draw the hidden units of a two-layer network with 2-D inputs on a polar ``ax``.
+
+    Unit ``i`` sits at the angle of ``w_i`` (a row of ``weights_in``, shape (width, 2)) and at radius
+    ``||w_i||``; its marker area is proportional to its mass ``||a_i|| ||w_i||`` (``weights_out``: (out_dim,
+    width)) and its colour gives the sign of ``a_i`` (first output). ``directions`` ((k, 2), optional): teacher
+    unit vectors, drawn dashed, with their opposites (the same ReLU kink line) dotted. Returns ``ax``.
+
+    >>> fig, ax = plt.subplots(subplot_kw={"projection": "polar"})
+    >>> _ = hidden_units_polar(ax, np.eye(2), np.array([[1.0, -1.0]]), directions=np.array([[1.0, 0.0]]))
+    >>> plt.close(fig)
+    """
+    w_in, w_out = np.asarray(weights_in, float), np.asarray(weights_out, float)
+    if w_in.ndim != 2 or w_in.shape[1] != 2 or w_out.ndim != 2 or w_out.shape[1] != w_in.shape[0]:
+        raise ValueError(f"need weights_in (width, 2) and weights_out (out_dim, width), got {w_in.shape} and "
+                         f"{w_out.shape}")
+    radius = np.linalg.norm(w_in, axis=1)
+    masses = np.linalg.norm(w_out, axis=0) * radius
+    for sign, color, name in ((1, colors(2)[0], "$a_i > 0$"), (-1, colors(2)[1], "$a_i < 0$")):
+        sel = np.sign(w_out[0]) == sign
+        ax.scatter(np.arctan2(w_in[sel, 1], w_in[sel, 0]), radius[sel],
+                   s=4 + max_size * masses[sel] / masses.max(), color=color, alpha=0.6, lw=0, label=name)
+    teacher = np.zeros((0, 2)) if directions is None else np.asarray(directions, float)
+    for phi in np.arctan2(teacher[:, 1], teacher[:, 0]):
+        ax.plot([phi, phi], [0, radius.max()], "k--", lw=1.2)
+        ax.plot([phi + np.pi, phi + np.pi], [0, radius.max()], "k:", lw=1.0)
+    ax.set_yticklabels([])
+    return ax

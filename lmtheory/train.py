@@ -94,6 +94,81 @@ def stochastic_train(loss: Callable, params, optimizer: optax.GradientTransforma
     return params_out, hist
 
 
+def gradient_flow_rk4(loss: Callable, params, *, dt: float, steps: int, observe: Callable | None = None,
+                      every: int = 1):
+    """Gradient flow ``d theta/dt = -grad L(theta)`` by classical 4th-order Runge-Kutta with a fixed step ``dt``.
+
+    Time is ``t = dt * steps``. The error is ``O(dt^4)`` per unit time on smooth stretches (gradient descent,
+    the Euler method, is ``O(dt)``); the scheme is stable for ``dt * lambda_max(H) < 2.78``. Compiled with
+    ``lax.scan`` like :func:`train` (same ``observe``/``every`` records); ``dt`` may be traced, so one can
+    ``vmap`` over step sizes. For adaptive high-accuracy solves see :mod:`lmtheory.flow`.
+
+    >>> import jax.numpy as jnp
+    >>> p, hist = gradient_flow_rk4(lambda p: 0.5 * p**2, jnp.array(1.0), dt=0.1, steps=10, every=5)
+    >>> abs(float(p) - float(jnp.exp(-1.0))) < 1e-6, hist.shape
+    (True, (3,))
+    """
+    _validate.positive("dt", dt)
+    _check_schedule(steps, every)
+    observe = observe or (lambda p: p)
+    grad = jax.grad(loss)
+
+    def shifted(p, h, k):                       # p - h * k: a point along minus the gradient k
+        return jax.tree.map(lambda a, b: a - h * b, p, k)
+
+    def one_step(p, _):
+        k1 = grad(p)
+        k2 = grad(shifted(p, dt / 2, k1))
+        k3 = grad(shifted(p, dt / 2, k2))
+        k4 = grad(shifted(p, dt, k3))
+        return jax.tree.map(lambda a, b, c, d, e: a - dt * (b + 2 * c + 2 * d + e) / 6, p, k1, k2, k3, k4), None
+
+    def block(p, _):
+        p, _ = jax.lax.scan(one_step, p, None, length=every)
+        return p, observe(p)
+
+    params_out, hist = jax.lax.scan(block, params, None, length=steps // every)
+    hist = jax.tree.map(lambda h0, h: jax.numpy.concatenate([h0[None], h]), observe(params), hist)
+    return params_out, hist
+
+
+def gradient_descent_sharpness(loss: Callable, params, *, lr: float, steps: int, every: int, key, iters: int = 10):
+    """Full-batch gradient descent that records the loss and the sharpness ``lambda_max(H)`` every ``every`` steps.
+
+    The sharpness is measured by power iteration on Hessian-vector products
+    (:func:`lmtheory.measure.sharpness`), warm-started from the previous record's eigenvector, so ``iters``
+    iterations per record suffice when records are close in time; the first record uses ``5 * iters`` from a
+    random direction drawn with ``key``. ``lr`` may be traced (``vmap`` over learning rates). Returns
+    ``(params, (losses, sharpnesses))`` with ``steps // every + 1`` records at times ``lr * every * k``.
+
+    >>> import jax.numpy as jnp
+    >>> loss = lambda p: 0.5 * (4.0 * p[0] ** 2 + p[1] ** 2)
+    >>> p, (ls, lam) = gradient_descent_sharpness(loss, jnp.array([1.0, 1.0]), lr=0.1, steps=4, every=2,
+    ...                                           key=jax.random.key(0))
+    >>> [round(float(v), 4) for v in lam]
+    [4.0, 4.0, 4.0]
+    """
+    from lmtheory import measure
+
+    _validate.positive("lr", lr)
+    _check_schedule(steps, every)
+    grad = jax.grad(loss)
+
+    def one_step(p, _):
+        return jax.tree.map(lambda a, g: a - lr * g, p, grad(p)), None
+
+    def block(carry, _):
+        p, v = carry
+        p, _ = jax.lax.scan(one_step, p, None, length=every)
+        lam, v = measure.sharpness(loss, p, vector=v, iters=iters, return_vector=True)
+        return (p, v), (loss(p), lam)
+
+    lam0, v0 = measure.sharpness(loss, params, key=key, iters=5 * iters, return_vector=True)
+    (params_out, _), (losses, lams) = jax.lax.scan(block, (params, v0), None, length=steps // every)
+    first = (loss(params), lam0)
+    return params_out, jax.tree.map(lambda h0, h: jax.numpy.concatenate([h0[None], h]), first, (losses, lams))
+
+
 def record_times(*, lr: float, steps: int, every: int = 1) -> np.ndarray:
     """Times ``lr * step`` of the records of a loop: ``lr * every * [0, 1, ..., steps // every]``.
 
@@ -118,5 +193,64 @@ def mse_loss(apply: Callable, x, y) -> Callable:
     def loss(params):
         resid = y - apply(params, x)
         return 0.5 * jax.numpy.sum(resid**2) / x.shape[0]
+
+    return loss
+
+
+def least_squares(x, y, *, ridge: float = 0.0):
+    """Closed-form (ridge) least squares ``beta = (X^T X + n ridge I)^{-1} X^T y``; ``ridge = 0``: minimum norm.
+
+    ``x``: (n, p), ``y``: (n,). Uses the ``p x p`` system when ``p <= n`` and the dual ``n x n`` system
+    ``beta = X^T (X X^T + n ridge I)^{-1} y`` when ``p > n``, which at ``ridge = 0`` is the minimum-norm interpolator
+    (the limit of gradient descent from zero). Scaling of ``ridge`` as in Hastie et al. (arXiv:1903.08560).
+
+    >>> import jax.numpy as jnp
+    >>> least_squares(jnp.array([[1.0, 1.0]]), jnp.array([2.0])).tolist()        # min-norm: split evenly
+    [1.0, 1.0]
+    """
+    if not _validate._traced(ridge):                 # a traced ridge (under jit/vmap) is checked by its maker
+        _validate.nonnegative("ridge", ridge)
+    n, p = x.shape
+    if y.shape != (n,):
+        raise ValueError(f"y must have shape ({n},), got {y.shape}")
+    jnp = jax.numpy
+    if p <= n:
+        return jnp.linalg.solve(x.T @ x + n * ridge * jnp.eye(p), x.T @ y)
+    return x.T @ jnp.linalg.solve(x @ x.T + n * ridge * jnp.eye(n), y)
+
+
+def gradient_descent_endpoint(loss: Callable, params, *, lr, steps):
+    """Parameters after ``steps`` full-batch GD steps ``theta <- theta - lr * grad L(theta)``, with no records.
+
+    A ``lax.fori_loop``: ``lr`` *and* ``steps`` may be traced, so one compiled function serves every step count
+    and ``vmap`` runs many ``(lr, steps)`` pairs at once (each pair stops at its own ``steps``). Time ``lr * steps``.
+
+    >>> import jax.numpy as jnp
+    >>> float(gradient_descent_endpoint(lambda p: 0.5 * p**2, jnp.array(1.0), lr=0.5, steps=3))
+    0.125
+    """
+    _validate.positive("lr", lr)
+    _validate.positive("steps", steps, integer=True)
+    grad = jax.grad(loss)
+
+    def one_step(_, p):
+        return jax.tree.map(lambda w, g: w - lr * g, p, grad(p))
+
+    return jax.lax.fori_loop(0, steps, one_step, params)
+
+
+def cross_entropy_loss(apply: Callable, x, labels) -> Callable:
+    """The loss ``L(params) = -(1/P) sum_mu log softmax(apply(params, x))_mu[labels_mu]`` (integer labels).
+
+    >>> import jax.numpy as jnp
+    >>> loss = cross_entropy_loss(lambda p, x: x @ p, jnp.eye(2), jnp.array([0, 1]))
+    >>> round(float(loss(jnp.zeros((2, 3)))), 6) == round(float(np.log(3.0)), 6)
+    True
+    """
+    if x.shape[0] != labels.shape[0]:
+        raise ValueError(f"x and labels need the same number of rows, got {x.shape[0]} and {labels.shape[0]}")
+
+    def loss(params):
+        return optax.softmax_cross_entropy_with_integer_labels(apply(params, x), labels).mean()
 
     return loss

@@ -1,0 +1,396 @@
+"""Infinite-width kernels of fully connected networks, and what a kernel predicts for training.
+
+Conventions (shared by the chapters on linearization, silent alignment, NNGP and eigenlearning). Inputs are
+arrays of shape ``(n, d)``, one row per point. A network of ``depth`` weight matrices in **NTK
+parameterization** (Jacot et al. 2018; Lee et al. 2019, eq. 1) computes
+
+    ``h^1 = sigma_w W^1 x / sqrt(d) + sigma_b b^1``,
+    ``h^{l+1} = sigma_w W^{l+1} phi(h^l) / sqrt(N_l) + sigma_b b^{l+1}``,
+
+with every entry of ``W^l, b^l`` i.i.d. ``N(0, 1)``, hidden widths ``N_l -> infinity`` and output ``f = h^depth``.
+(:class:`lmtheory.models.MLP` with ``parameterization="ntk"`` is ``sigma_w = 1``, ``sigma_b = 0``: no biases.)
+The output is a Gaussian process with covariance ``Sigma^depth`` (the **NNGP kernel**), and gradient descent moves
+it with the **neural tangent kernel** ``Theta^depth`` (the NTK), given by the recursions
+
+    ``Sigma^1(x, x') = sigma_w^2 x.x'/d + sigma_b^2``,   ``Theta^1 = Sigma^1``,
+    ``Sigma^{l+1} = sigma_w^2 E[phi(u) phi(v)] + sigma_b^2``,   ``Sigma_dot^{l+1} = sigma_w^2 E[phi'(u) phi'(v)]``,
+    ``Theta^{l+1} = Theta^l Sigma_dot^{l+1} + Sigma^{l+1}``,
+
+where ``(u, v)`` is Gaussian with the covariance ``Sigma^l`` of the pair ``(x, x')``. For ReLU the expectations
+are the arc-cosine kernels of Cho & Saul (2009). Units: kernels carry the units of ``f^2`` (the NTK per unit
+of parameter displacement squared, which is dimensionless in NTK parameterization).
+
+References: A. Jacot, F. Gabriel, C. Hongler, arXiv:1806.07572 (2018), Thm. 1; J. Lee et al., arXiv:1902.06720
+(2019), eqs. (1), (14)-(16); Y. Cho, L. Saul, NeurIPS 2009, eqs. (1)-(6); C. Williams, NeurIPS 1997 (erf).
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+import jax.scipy.linalg
+import numpy as np
+import scipy.linalg
+import scipy.special
+
+from lmtheory import _validate
+
+ACTIVATIONS = ("relu", "erf", "linear")
+
+
+def _points(name: str, x) -> np.ndarray:
+    arr = np.asarray(x, dtype=float)
+    if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] == 0:
+        raise ValueError(f"{name} must be an array of shape (n, d) with n, d >= 1, got shape {arr.shape}")
+    return arr
+
+
+def _pair(x1, x2):
+    a = _points("x1", x1)
+    b = a if x2 is None else _points("x2", x2)
+    if a.shape[1] != b.shape[1]:
+        raise ValueError(f"x1 and x2 must have the same input dimension, got {a.shape[1]} and {b.shape[1]}")
+    return a, b
+
+
+def arccos_kernel(x1, x2=None, *, order: int):
+    """Arc-cosine kernel of Cho & Saul (2009): ``k_n(x, y) = ||x||^n ||y||^n J_n(theta) / pi``.
+
+    ``theta`` is the angle between ``x`` and ``y``; ``J_0 = pi - theta``, ``J_1 = sin(theta) + (pi - theta)
+    cos(theta)`` and ``J_2 = 3 sin(theta) cos(theta) + (pi - theta)(1 + 2 cos^2 theta)`` (Cho & Saul, eq. 6).
+    Equivalently ``k_n(x, y) = 2 E_w[step(w.x) step(w.y) (w.x)^n (w.y)^n]`` for ``w ~ N(0, I)``, so
+    ``E_w[ReLU(w.x) ReLU(w.y)] = k_1/2`` and ``E_w[step(w.x) step(w.y)] = k_0/2``. ``order`` is 0, 1 or 2.
+    ``x1``: (n1, d), ``x2``: (n2, d) (default ``x1``); returns (n1, n2) in units of ``|x|^(2 order)``.
+
+    >>> x = np.array([[1.0, 0.0], [0.0, 2.0]])
+    >>> np.round(arccos_kernel(x, order=1), 6).tolist()            # k_1(x, x) = ||x||^2; orthogonal: ||x|| ||y|| / pi
+    [[1.0, 0.63662], [0.63662, 4.0]]
+    >>> np.round(arccos_kernel(x, order=0), 6).tolist()
+    [[1.0, 0.5], [0.5, 1.0]]
+    """
+    _validate.one_of("order", order, {0, 1, 2})
+    a, b = _pair(x1, x2)
+    na, nb = np.linalg.norm(a, axis=1), np.linalg.norm(b, axis=1)
+    if np.any(na == 0) or np.any(nb == 0):
+        raise ValueError("arccos_kernel needs non-zero input vectors (the angle is undefined at 0)")
+    cos = np.clip((a @ b.T) / np.outer(na, nb), -1.0, 1.0)
+    theta = np.arccos(cos)
+    if order == 0:
+        return (np.pi - theta) / np.pi
+    if order == 1:
+        return np.outer(na, nb) * (np.sin(theta) + (np.pi - theta) * cos) / np.pi
+    j2 = 3 * np.sin(theta) * cos + (np.pi - theta) * (1 + 2 * cos**2)
+    return np.outer(na, nb) ** 2 * j2 / np.pi
+
+
+def gaussian_expectations(var1, cov, var2, *, activation: str = "relu"):
+    """``(E[phi(u) phi(v)], E[phi'(u) phi'(v)])`` for a centred Gaussian pair with ``Var u = var1``, ``Var v =
+    var2``, ``Cov(u, v) = cov`` (arrays broadcast). The "dual activation" of each layer of the recursions.
+
+    * ``relu``: ``sqrt(var1 var2) J_1(theta) / (2 pi)`` and ``(pi - theta) / (2 pi)`` with ``cos theta = cov /
+      sqrt(var1 var2)`` (Cho & Saul 2009: half the arc-cosine kernels of orders 1 and 0).
+    * ``erf``: ``(2/pi) arcsin(2 cov / sqrt((1 + 2 var1)(1 + 2 var2)))`` and ``(4/pi) / sqrt((1 + 2 var1)(1 +
+      2 var2) - 4 cov^2)`` (Williams 1997).
+    * ``linear``: ``cov`` and ``1``.
+
+    >>> [round(float(v), 6) for v in gaussian_expectations(1.0, 1.0, 1.0)]     # E[ReLU(u)^2] = 1/2, P(u > 0)
+    [0.5, 0.5]
+    """
+    _validate.one_of("activation", activation, set(ACTIVATIONS))
+    v1, c, v2 = (np.asarray(v, dtype=float) for v in (var1, cov, var2))
+    if np.any(v1 < 0) or np.any(v2 < 0):
+        raise ValueError("var1 and var2 must be >= 0")
+    if activation == "linear":
+        return np.broadcast_arrays(c, np.ones_like(c))
+    if activation == "erf":
+        s = (1.0 + 2.0 * v1) * (1.0 + 2.0 * v2)
+        return (2.0 / np.pi) * np.arcsin(np.clip(2.0 * c / np.sqrt(s), -1.0, 1.0)), \
+            (4.0 / np.pi) / np.sqrt(np.maximum(s - 4.0 * c**2, 1e-300))
+    scale = np.sqrt(v1 * v2)
+    cos = np.clip(c / np.where(scale > 0, scale, 1.0), -1.0, 1.0)
+    theta = np.arccos(cos)
+    return scale * (np.sin(theta) + (np.pi - theta) * cos) / (2 * np.pi), (np.pi - theta) / (2 * np.pi)
+
+
+def _check_net(depth, sigma_w, sigma_b, activation):
+    _validate.positive("depth", depth, integer=True)
+    _validate.positive("sigma_w", sigma_w)
+    _validate.nonnegative("sigma_b", sigma_b)
+    _validate.one_of("activation", activation, set(ACTIVATIONS))
+
+
+def _recursion(x1, x2, depth, sigma_w, sigma_b, activation):
+    """Run the layer recursion; returns (NNGP, NTK) on x1 x x2, both (n1, n2)."""
+    a, b = _pair(x1, x2)
+    _check_net(depth, sigma_w, sigma_b, activation)
+    d, sw2, sb2 = a.shape[1], sigma_w**2, sigma_b**2
+    q1, q2 = sw2 * np.sum(a * a, 1) / d + sb2, sw2 * np.sum(b * b, 1) / d + sb2     # Sigma^l(x, x) per point
+    sigma = sw2 * (a @ b.T) / d + sb2
+    theta = sigma.copy()
+    for _ in range(depth - 1):
+        e, e_dot = gaussian_expectations(q1[:, None], sigma, q2[None, :], activation=activation)
+        sigma, theta = sw2 * e + sb2, theta * sw2 * e_dot + sw2 * e + sb2
+        q1 = sw2 * gaussian_expectations(q1, q1, q1, activation=activation)[0] + sb2
+        q2 = sw2 * gaussian_expectations(q2, q2, q2, activation=activation)[0] + sb2
+    return sigma, theta
+
+
+def nngp_kernel(x1, x2=None, *, depth: int, sigma_w: float = 1.0, sigma_b: float = 0.0,
+                activation: str = "relu"):
+    """NNGP kernel ``Sigma^depth(x1, x2)``: the covariance of the output of an infinitely wide random network.
+
+    ``depth`` weight matrices (``depth = 1`` is the linear model ``sigma_w^2 x.x'/d + sigma_b^2``); see the
+    module docstring for the recursion and the parameterization. ``x1``: (n1, d), ``x2``: (n2, d) (default
+    ``x1``). Returns (n1, n2). Exact in the limit of infinite hidden widths (Lee et al. 2018, eq. 4).
+
+    >>> x = np.array([[1.0, 0.0], [0.0, 1.0]]) * np.sqrt(2)       # |x|^2 / d = 1
+    >>> np.round(nngp_kernel(x, depth=2), 6).tolist()              # E[ReLU(u)ReLU(v)] for unit variances
+    [[0.5, 0.159155], [0.159155, 0.5]]
+    """
+    return _recursion(x1, x2, depth, sigma_w, sigma_b, activation)[0]
+
+
+def ntk_kernel(x1, x2=None, *, depth: int, sigma_w: float = 1.0, sigma_b: float = 0.0,
+               activation: str = "relu"):
+    """Neural tangent kernel ``Theta^depth(x1, x2)`` of an infinitely wide network in NTK parameterization.
+
+    ``Theta(x, x') = sum_p df(x)/dtheta_p df(x')/dtheta_p`` in the limit of infinite widths (Jacot et al.
+    2018, Thm. 1), by the recursion of the module docstring. For two ReLU layers without biases and
+    ``sigma_w = 1``: ``Theta(x, x') = (x.x'/d) k_0(x, x')/2 + k_1(x, x')/(2d)`` in terms of :func:`arccos_kernel`.
+    ``x1``: (n1, d), ``x2``: (n2, d) (default ``x1``). Returns (n1, n2).
+
+    >>> x = np.array([[1.0, 0.0], [0.0, 1.0]]) * np.sqrt(2)
+    >>> np.round(ntk_kernel(x, depth=2), 6).tolist()               # diagonal: 1 * 1/2 + 1/2
+    [[1.0, 0.159155], [0.159155, 1.0]]
+    """
+    return _recursion(x1, x2, depth, sigma_w, sigma_b, activation)[1]
+
+
+def relu_ntk_fluctuation(x1, x2=None, *, sigma_w: float = 1.0):
+    """Variance of one hidden unit's contribution to the empirical NTK of a two-layer ReLU net without biases.
+
+    In NTK parameterization ``f = sigma_w/sqrt(N) sum_i v_i ReLU(u_i)``, ``u_i = sigma_w w_i.x/sqrt(d)``, the
+    empirical NTK is an average of ``N`` i.i.d. terms ``xi_i = sigma_w^2 ReLU(u_i)ReLU(u_i') + sigma_w^4 v_i^2
+    step(u_i) step(u_i') s`` with ``s = x.x'/d``, so ``N E[(Theta_0 - Theta)^2] = Var(xi)`` *exactly, at every
+    width*. With ``E v^2 = 1``, ``E v^4 = 3`` and the arc-cosine kernels ``k_n`` (:func:`arccos_kernel`):
+
+        ``E[xi^2] = sigma_w^8 k_2/(2 d^2) + 2 sigma_w^8 s k_1/(2d) + 3 sigma_w^8 s^2 k_0/2``,
+
+    and ``Var(xi) = E[xi^2] - Theta^2`` with ``Theta`` = :func:`ntk_kernel` (depth 2). ``x1``: (n1, d), ``x2``:
+    (n2, d) (default ``x1``). Returns (n1, n2) in units of kernel^2.
+
+    >>> x = np.array([[1.0, 0.0], [0.0, 1.0]]) * np.sqrt(2)
+    >>> np.round(relu_ntk_fluctuation(x), 6).tolist()          # diagonal: 3/2 + 1 + 3/2 - 1
+    [[3.0, 0.22467], [0.22467, 3.0]]
+    """
+    a, b = _pair(x1, x2)
+    _validate.positive("sigma_w", sigma_w)
+    d, s = a.shape[1], (a @ b.T) / a.shape[1]
+    k0, k1, k2 = (arccos_kernel(a, b, order=n) for n in (0, 1, 2))
+    second = sigma_w**8 * (k2 / (2 * d**2) + s * k1 / d + 1.5 * s**2 * k0)
+    return second - ntk_kernel(a, b, depth=2, sigma_w=sigma_w) ** 2
+
+
+def _targets(y, n: int) -> np.ndarray:
+    arr = np.asarray(y, dtype=float)
+    if arr.ndim not in (1, 2) or arr.shape[0] != n:
+        raise ValueError(f"y must have shape ({n},) or ({n}, k) to match the kernel, got {arr.shape}")
+    return arr
+
+
+def _kernels(k_train, k_test_train):
+    k = np.asarray(k_train, dtype=float)
+    if k.ndim != 2 or k.shape[0] != k.shape[1] or k.shape[0] == 0:
+        raise ValueError(f"k_train must be a square (n, n) matrix, got shape {np.shape(k_train)}")
+    ks = np.asarray(k_test_train, dtype=float)
+    if ks.ndim != 2 or ks.shape[1] != k.shape[0]:
+        raise ValueError(f"k_test_train must have shape (m, {k.shape[0]}), got {ks.shape}")
+    return k, ks
+
+
+def kernel_regression(k_train, k_test_train, y, ridge: float = 0.0):
+    """Kernel (ridge) regression predictor ``f(x*) = K(x*, X) (K(X, X) + ridge I)^{-1} y``.
+
+    With ``ridge = 0`` the pseudo-inverse is used: the minimum-RKHS-norm interpolant, which is also where
+    gradient descent on a linearized model started at ``f = 0`` ends (Jacot et al. 2018, Sec. 5; Lee et al.
+    2019, eq. 9). ``k_train``: (n, n); ``k_test_train``: (m, n); ``y``: (n,) or (n, k); ``ridge`` >= 0 in
+    the units of the kernel. Returns (m,) or (m, k). Pure linear algebra (no training).
+
+    >>> k = np.array([[2.0, 0.0], [0.0, 1.0]])
+    >>> kernel_regression(k, k, np.array([1.0, -1.0])).tolist()           # interpolates the training data
+    [1.0, -1.0]
+    """
+    k, ks = _kernels(k_train, k_test_train)
+    t = _targets(y, k.shape[0])
+    _validate.nonnegative("ridge", ridge)
+    if ridge == 0:
+        alpha = np.linalg.lstsq(k, t, rcond=None)[0]
+    else:
+        alpha = scipy.linalg.solve(k + ridge * np.eye(k.shape[0]), t, assume_a="pos")
+    return ks @ alpha
+
+
+def gd_mode_factors(eigenvalues, *, lr: float, steps, n_train: int):
+    """Factor ``(1 - lr lambda_i / n)^steps`` by which GD on ``L = 1/(2n) sum (f - y)^2`` shrinks the residual
+    along each eigenvector of a *constant* kernel with eigenvalue ``lambda_i`` (its continuous-time limit is
+    ``exp(-lambda_i t / n)``, ``t = lr * steps``). ``steps`` may be an array (it broadcasts against the
+    eigenvalues); ``n_train`` is ``n``, the number of training points. Dimensionless.
+
+    >>> gd_mode_factors(np.array([1.0, 0.5]), lr=1.0, steps=2, n_train=2).tolist()
+    [0.25, 0.5625]
+    """
+    lam = np.asarray(eigenvalues, dtype=float)
+    _validate.positive("lr", lr)
+    _validate.positive("n_train", n_train, integer=True)
+    if np.any(lam < 0):
+        raise ValueError("eigenvalues of a kernel matrix must be >= 0")
+    return (1.0 - lr * lam / n_train) ** np.asarray(steps, dtype=float)
+
+
+def linearized_gd(k_train, k_test_train, y, *, lr: float, steps: int, f0_train=None, f0_test=None):
+    """Predictions after ``steps`` of GD on the *linearized* model with constant tangent kernel ``K``.
+
+    With ``L = 1/(2n) sum_mu (f(x_mu) - y_mu)^2`` the residual on the training set obeys ``r_{k+1} = (I - lr K /
+    n) r_k`` exactly, and every other point follows through ``K(x*, X)`` (Lee et al. 2019, eqs. 8-9, here for
+    discrete steps):
+
+        ``f_train = y + (I - lr K/n)^steps (f0_train - y)``,
+        ``f_test  = f0_test + K(x*, X) K^{-1} [I - (I - lr K/n)^steps] (y - f0_train)``.
+
+    ``k_train``: (n, n) = ``K(X, X)``; ``k_test_train``: (m, n); ``y``, ``f0_train``: (n,); ``f0_test``: (m,)
+    (both ``f0`` default to 0: a centred network). Requires ``lr lambda_max / n < 2`` (else GD diverges). As
+    ``steps -> infinity`` ``f_test`` tends to :func:`kernel_regression` of ``y - f0_train``, plus ``f0_test``.
+
+    >>> k = np.array([[2.0, 0.0], [0.0, 1.0]])
+    >>> [np.round(v, 6).tolist() for v in linearized_gd(k, k, np.array([1.0, 1.0]), lr=1.0, steps=1)]
+    [[1.0, 0.5], [1.0, 0.5]]
+    """
+    k, ks = _kernels(k_train, k_test_train)
+    n = k.shape[0]
+    t = _targets(y, n).ravel()
+    _validate.positive("steps", steps, integer=True)
+    f0 = np.zeros(n) if f0_train is None else _targets(f0_train, n).ravel()
+    f0s = np.zeros(ks.shape[0]) if f0_test is None else _targets(f0_test, ks.shape[0]).ravel()
+    lam, u = np.linalg.eigh((k + k.T) / 2)
+    lam = np.clip(lam, 0.0, None)
+    if lr * lam.max() / n >= 2:
+        raise ValueError(f"lr too large: lr * lambda_max / n = {lr * lam.max() / n:.3g} >= 2, GD diverges")
+    decay = gd_mode_factors(lam, lr=lr, steps=steps, n_train=n)
+    filt = np.where(lam > 1e-12 * lam.max(), (1.0 - decay) / np.where(lam > 0, lam, 1.0), lr * steps / n)
+    coef = u.T @ (t - f0)
+    return t - u @ (decay * coef), f0s + ks @ (u @ (filt * coef))
+
+
+# ---- Kernels with an exactly known eigensystem (chapters eigenlearning and scaling-laws) ----------------------
+# These are jax-traceable (they run inside jax.vmap over seeds); inputs may be numpy or jax arrays.
+
+def hypercube_kernel(x1, x2, *, decay: float, scale: float = 1.0):
+    """Product kernel on the Boolean hypercube, ``K(x, x') = scale prod_j (1 + decay x_j x'_j) / (1 + decay)^d``.
+
+    Inputs are rows of ``{-1, +1}^d`` (``x1``: (n1, d), ``x2``: (n2, d)); returns (n1, n2). Expanding the product
+    gives ``K = scale (1 + decay)^-d sum_S decay^|S| chi_S(x) chi_S(x')`` over all subsets ``S`` of the ``d``
+    coordinates, with the parities ``chi_S(x) = prod_{j in S} x_j`` orthonormal under uniform ``x``: the Mercer
+    eigenfunctions are the ``2^d`` parities and a degree-``k`` parity has eigenvalue ``scale decay^k / (1 +
+    decay)^d`` (:func:`hypercube_spectrum`). In the Hamming distance ``h``: ``K = scale ((1 - decay)/(1 +
+    decay))^h``, an exponential (Laplace) kernel. ``0 < decay < 1``. The kernel of the squared integral operator
+    is ``hypercube_kernel(decay=decay**2, scale=scale**2 ((1 + decay**2)/(1 + decay)**2)**d)``.
+
+    >>> x = np.array([[1.0, 1.0, 1.0], [1.0, -1.0, 1.0]])
+    >>> np.round(np.asarray(hypercube_kernel(x, x, decay=0.5), float), 6).tolist()     # Hamming distance 1: 1/3
+    [[1.0, 0.333333], [0.333333, 1.0]]
+    """
+    if not 0 < decay < 1:
+        raise ValueError(f"decay must lie strictly between 0 and 1, got {decay!r}")
+    hamming = (x1.shape[-1] - jnp.asarray(x1) @ jnp.asarray(x2).T) / 2
+    return scale * jnp.exp(hamming * np.log((1 - decay) / (1 + decay)))
+
+
+def hypercube_spectrum(dim: int, *, decay: float, scale: float = 1.0):
+    """Eigenvalues and multiplicities of :func:`hypercube_kernel`, one entry per parity degree ``k = 0..dim``.
+
+    Returns ``(eigenvalues, multiplicity)`` with ``eigenvalues[k] = scale decay^k / (1 + decay)^dim`` and
+    ``multiplicity[k] = C(dim, k)`` (the number of degree-``k`` parities). Exact.
+
+    >>> lam, mult = hypercube_spectrum(2, decay=0.5)
+    >>> np.round(lam, 6).tolist(), mult.tolist()
+    ([0.444444, 0.222222, 0.111111], [1.0, 2.0, 1.0])
+    """
+    _validate.positive("dim", dim, integer=True)
+    if not 0 < decay < 1:
+        raise ValueError(f"decay must lie strictly between 0 and 1, got {decay!r}")
+    degree = np.arange(dim + 1)
+    return scale * decay**degree / (1 + decay) ** dim, scipy.special.comb(dim, degree)
+
+
+def hypercube_eigenfunctions(x, subsets):
+    """Parities ``chi_S(x) = prod_{j in S} x_j`` for each subset ``S`` in ``subsets`` (tuples of coordinates).
+
+    ``x``: (n, d) in ``{-1, +1}``; returns (n, len(subsets)). The empty subset gives the constant 1.
+
+    >>> x = np.array([[1.0, -1.0, -1.0]])
+    >>> np.asarray(hypercube_eigenfunctions(x, [(), (1,), (1, 2)])).tolist()
+    [[1.0, -1.0, 1.0]]
+    """
+    x = jnp.asarray(x)
+    return jnp.stack([jnp.prod(x[:, list(s)], axis=1) if len(s) else jnp.ones(x.shape[0]) for s in subsets], 1)
+
+
+def _bernoulli_series(theta, order: int):
+    """``sum_{k>=1} cs(k theta) / k^order`` (cs = cos for even, sin for odd order) as a Bernoulli polynomial:
+    ``(-1)^(order//2 + 1) (2 pi)^order B_order(t) / (2 order!)`` with ``t = (theta mod 2 pi) / 2 pi``."""
+    t = jnp.mod(theta, 2 * np.pi) / (2 * np.pi)
+    numbers = scipy.special.bernoulli(order)
+    coeffs = [scipy.special.comb(order, j) * numbers[j] for j in range(order + 1)]   # of t^(order - j)
+    poly = jnp.polyval(jnp.asarray(coeffs), t)
+    return (-1) ** (order // 2 + 1) * (2 * np.pi) ** order / (2 * math.factorial(order)) * poly
+
+
+def circle_kernel(x1, x2, *, exponent: int, zero_mode: float = 1.0):
+    """Translation-invariant kernel on the circle with power-law spectrum,
+    ``K(x, x') = zero_mode + 2 sum_{k>=1} k^-exponent cos(k (x - x'))``, in closed form.
+
+    ``x1``: (n1,), ``x2``: (n2,) angles in radians; returns (n1, n2). For uniform ``x`` on ``[0, 2 pi)`` the
+    eigenfunctions are ``1, sqrt(2) cos(k x), sqrt(2) sin(k x)`` with eigenvalues ``zero_mode`` and ``k^-exponent``
+    (twice each; :func:`circle_spectrum`). ``exponent`` must be an even integer >= 2, for which the sum is a
+    Bernoulli polynomial (``exponent = 2``: ``pi^2/3 - pi theta + theta^2/2``, a periodic linear-spline kernel).
+
+    >>> round(float(circle_kernel(np.array([0.0]), np.array([np.pi]), exponent=2)[0, 0]), 6)   # 1 - pi^2/6
+    -0.644934
+    """
+    if isinstance(exponent, bool) or not isinstance(exponent, int) or exponent < 2 or exponent % 2:
+        raise ValueError(f"exponent must be an even integer >= 2, got {exponent!r}")
+    diff = jnp.asarray(x1)[:, None] - jnp.asarray(x2)[None, :]
+    return zero_mode + 2 * _bernoulli_series(diff, exponent)
+
+
+def circle_spectrum(exponent: float, n_frequencies: int, *, zero_mode: float = 1.0):
+    """Eigenvalues and multiplicities of :func:`circle_kernel` for frequencies ``k = 0..n_frequencies``.
+
+    Returns ``(eigenvalues, multiplicity)``: ``[zero_mode, 1, 2^-a, ...]`` and ``[1, 2, 2, ...]``. The spectrum
+    is infinite; truncating it at ``K`` frequencies drops ``sum_{k>K} 2 k^-a ~ 2 K^(1-a)/(a-1)`` of trace.
+
+    >>> lam, mult = circle_spectrum(2, 2)
+    >>> lam.tolist(), mult.tolist()
+    ([1.0, 1.0, 0.25], [1.0, 2.0, 2.0])
+    """
+    _validate.positive("exponent", exponent)
+    _validate.positive("n_frequencies", n_frequencies, integer=True)
+    k = np.arange(1, n_frequencies + 1, dtype=float)
+    return np.concatenate([[zero_mode], k**-exponent]), np.concatenate([[1.0], np.full(n_frequencies, 2.0)])
+
+
+def ridge_coefficients(k_train, y, ridge: float = 0.0):
+    """Dual coefficients ``alpha = (K + ridge I)^{-1} y`` of kernel ridge regression, ``f(x) = K(x, X) alpha``.
+
+    The jax-traceable core of :func:`kernel_regression` (use it inside ``jax.vmap``). ``ridge = 0`` needs an
+    invertible ``K`` (distinct points, strictly positive-definite kernel); otherwise use
+    :func:`kernel_regression`, which takes the pseudo-inverse. ``k_train``: (n, n) symmetric positive-definite
+    (solved by Cholesky); ``y``: (n,) or (n, k).
+
+    >>> k = np.array([[2.0, 0.0], [0.0, 1.0]])
+    >>> np.round(np.asarray(ridge_coefficients(k, np.array([1.0, 1.0]), 1.0), float), 6).tolist()
+    [0.333333, 0.5]
+    """
+    return jax.scipy.linalg.solve(k_train + ridge * jnp.eye(k_train.shape[0]), y, assume_a="pos")
