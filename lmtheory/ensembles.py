@@ -11,6 +11,8 @@ The whole network is a pure function of a PRNG ``key``, so ``jax.vmap`` over key
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -62,15 +64,18 @@ def random_network_preactivations(key, x, widths, *, sigma_w, sigma_b, activatio
     x = jnp.asarray(x)
     widths = _check_widths(widths, x)
     _validate.positive("sigma_w", sigma_w)
-    phi = ACTIVATIONS[activation]
-    keys = jax.random.split(key, len(widths) - 1)
+    return _forward(jax.random.split(key, len(widths) - 1), x, widths, ACTIVATIONS[activation], sigma_w, sigma_b)
+
+
+def _forward(keys, x, widths, phi, sigma_w, sigma_b):
+    """The layers of :func:`random_network_preactivations`; runs of >= 2 square layers go through ``lax.scan``."""
     out = [_layer(keys[0], x, widths[1], sigma_w, sigma_b)]
     layer = 1
     while layer < len(widths) - 1:
         run = layer
         while run < len(widths) - 1 and widths[run + 1] == widths[run] == widths[layer]:
             run += 1
-        if run - layer >= 2:                              # a run of square layers: scan over them
+        if run - layer >= 2:
 
             def step(h, k):
                 h = _layer(k, phi(h), h.shape[-1], sigma_w, sigma_b)
@@ -194,27 +199,34 @@ def sample_layer_kernels(key, x, *, width: int, depth: int, sigma_w, sigma_b, ac
     _validate.positive("width", width, integer=True)
     _validate.positive("depth", depth, integer=True)
     x = jnp.asarray(x)
-    n = x.shape[0]
-    phi = ACTIVATIONS[activation]
-    v = None if tangents is None else jnp.asarray(tangents, x.dtype)
-    if v is not None and (v.ndim != 2 or v.shape[1] != x.shape[1] or v.shape[0] > n):
-        raise ValueError(f"tangents must have shape (T <= {n}, {x.shape[1]}), got {v.shape}")
-    t = 0 if v is None else v.shape[0]
-    act = x if v is None else jnp.concatenate([x, v / jnp.sqrt(jnp.mean(v**2, -1, keepdims=True))])
-
-    def step(act, k):
-        h = _next_layer(k, act, n, width, sigma_w, sigma_b)
-        kern = h[:n] @ h[:n].T / width
-        if v is None:
-            return phi(h), kern
-        ms = jnp.mean(h[n:] ** 2, -1, keepdims=True)
-        dfh = jax.jvp(phi, (h[:t],), (h[n:] / jnp.sqrt(ms),))[1]      # phi'(h_a) * delta h_a, unit scale
-        return jnp.concatenate([phi(h[:n]), dfh]), (kern, jnp.log(ms[:, 0]))
-
+    act, t = _with_tangents(x, tangents)
+    step = functools.partial(_kernel_step, n=x.shape[0], t=t, width=width, sigma_w=sigma_w, sigma_b=sigma_b,
+                             phi=ACTIVATIONS[activation])
     keys = jax.random.split(key, depth)
     act, first = step(act, keys[0])                     # layer 1 reads the inputs (fan-in in_dim)
     _, rest = jax.lax.scan(step, act, keys[1:])
     return jax.tree.map(lambda a, b: jnp.concatenate([a[None], b]), first, rest)
+
+
+def _with_tangents(x, tangents):
+    """Rows fed to the first layer: the inputs, then the tangents scaled to unit mean square; and ``T`` (or None)."""
+    if tangents is None:
+        return x, None
+    v = jnp.asarray(tangents, x.dtype)
+    if v.ndim != 2 or v.shape[1] != x.shape[1] or v.shape[0] > x.shape[0]:
+        raise ValueError(f"tangents must have shape (T <= {x.shape[0]}, {x.shape[1]}), got {v.shape}")
+    return jnp.concatenate([x, v / jnp.sqrt(jnp.mean(v**2, -1, keepdims=True))]), v.shape[0]
+
+
+def _kernel_step(act, key, *, n, t, width, sigma_w, sigma_b, phi):
+    """One sampled layer: the kernel of the ``n`` inputs and, with ``t`` tangents, their log growth."""
+    h = _next_layer(key, act, n, width, sigma_w, sigma_b)
+    kern = h[:n] @ h[:n].T / width
+    if t is None:
+        return phi(h), kern
+    ms = jnp.mean(h[n:] ** 2, -1, keepdims=True)
+    dfh = jax.jvp(phi, (h[:t],), (h[n:] / jnp.sqrt(ms),))[1]          # phi'(h_a) * delta h_a, unit scale
+    return jnp.concatenate([phi(h[:n]), dfh]), (kern, jnp.log(ms[:, 0]))
 
 
 def sample_network_outputs(key, x, *, width: int, depth: int, sigma_w, sigma_b, activation: str = "relu",

@@ -86,6 +86,28 @@ def test_decay_rate_recovers_the_rate_and_its_jackknife_error_is_honest():
     assert np.std(slopes) == pytest.approx(np.mean(errors), rel=0.3)   # jackknife SE ~ true spread
 
 
+def test_sampled_outputs_have_the_law_of_explicit_networks():
+    def explicit(key):
+        return ensembles.random_network_preactivations(key, X, (3, WIDTH, WIDTH, 1), sigma_w=SW, sigma_b=SB,
+                                                       activation="relu")[-1][:, 0]
+
+    def sampled(key):
+        return ensembles.sample_network_outputs(key, X, width=WIDTH, depth=3, sigma_w=SW, sigma_b=SB)[:, 0]
+
+    a = np.asarray(jax.vmap(explicit)(jax.random.split(jax.random.key(6), DRAWS)))
+    b = np.asarray(jax.vmap(sampled)(jax.random.split(jax.random.key(7), DRAWS)))
+    pairs = lambda f: np.stack([f[:, 0] ** 2, f[:, 0] * f[:, 1], f[:, 1] ** 2, f[:, 0] ** 4], 1)  # noqa: E731
+    assert np.all(_z(pairs(a), pairs(b)) < 4)
+
+
+def test_excess_kurtosis_of_known_laws():
+    rng = np.random.default_rng(3)
+    lap = ensembles.excess_kurtosis(rng.laplace(size=400_000))           # Laplace: 3
+    assert abs(lap.value - 3.0) < 4 * lap.stderr
+    uni = ensembles.excess_kurtosis(rng.uniform(-1, 1, size=(100_000, 2)))   # uniform: -6/5, per column
+    assert np.all(np.abs(uni.value + 1.2) < 4 * uni.stderr)
+
+
 @pytest.mark.parametrize("call, match", [
     (lambda: ensembles.random_network_preactivations(jax.random.key(0), X, (4, 5), sigma_w=1.0, sigma_b=0.0),
      "x must have shape"),
@@ -99,6 +121,9 @@ def test_decay_rate_recovers_the_rate_and_its_jackknife_error_is_honest():
                                             tangents=jnp.ones((3, 3))), "tangents"),
     (lambda: ensembles.decay_rate(np.arange(3), np.ones((2, 3))), "curves"),
     (lambda: ensembles.layer_kernels([]), "non-empty"),
+    (lambda: ensembles.sample_network_outputs(jax.random.key(0), X, width=4, depth=2, sigma_w=1.0, sigma_b=0.0,
+                                              n_outputs=0), "n_outputs"),
+    (lambda: ensembles.excess_kurtosis(np.ones(5)), "at least 10"),
 ])
 def test_bad_arguments_raise(call, match):
     with pytest.raises(ValueError, match=match):

@@ -61,8 +61,8 @@ def _kappa_one(n: float, lam, mult, ridge: float) -> float:
         kappa = np.exp(log_kappa)
         return np.sum(mult * lam / (lam + kappa)) + ridge / kappa - n
 
-    hi = (np.sum(mult * lam) + ridge) / n            # there the sum is <= n
-    lo = ridge / n if ridge > 0 else lam.min() * (n_modes - n) / n   # there it is >= n
+    hi = 2 * (np.sum(mult * lam) + ridge) / n        # the sum is <= n at half this, < n here
+    lo = 0.5 * (ridge / n if ridge > 0 else lam.min() * (n_modes - n) / n)   # >= n at twice this, > n here
     return float(np.exp(optimize.brentq(excess, np.log(lo), np.log(hi), xtol=1e-14, rtol=1e-14)))
 
 
@@ -72,7 +72,7 @@ def effective_ridge(n, eigenvalues, *, ridge: float = 0.0, multiplicity=None):
     The left side falls strictly from ``sum_i m_i`` (or infinity if ``ridge > 0``) to 0 as ``kappa`` grows, so
     the root is unique; it is found by Brent's method on ``log kappa`` inside the bracket ``[ridge/n, (sum m
     lambda + ridge)/n]`` (ridge > 0) or ``[lambda_min (N - n)/n, sum m lambda / n]`` (ridge = 0, ``N = sum m``
-    modes), on both ends of which the sign is guaranteed. Ridgeless with ``N <= n`` modes returns 0 (all modes
+    modes), widened by a factor 2 on each side so that the signs at both ends are strict. Ridgeless with ``N <= n`` modes returns 0 (all modes
     learned). ``n`` (samples; scalar or array, need not be an integer) is vectorized over. Units of ``K``.
 
     >>> round(float(effective_ridge(2, [1.0, 1.0, 1.0, 1.0])), 12)      # flat: 4 / (1 + kappa) = 2
