@@ -72,8 +72,9 @@ def effective_ridge(n, eigenvalues, *, ridge: float = 0.0, multiplicity=None):
     The left side falls strictly from ``sum_i m_i`` (or infinity if ``ridge > 0``) to 0 as ``kappa`` grows, so
     the root is unique; it is found by Brent's method on ``log kappa`` inside the bracket ``[ridge/n, (sum m
     lambda + ridge)/n]`` (ridge > 0) or ``[lambda_min (N - n)/n, sum m lambda / n]`` (ridge = 0, ``N = sum m``
-    modes), widened by a factor 2 on each side so that the signs at both ends are strict. Ridgeless with ``N <= n`` modes returns 0 (all modes
-    learned). ``n`` (samples; scalar or array, need not be an integer) is vectorized over. Units of ``K``.
+    modes), widened by a factor 2 on each side so that the signs at both ends are strict. Ridgeless with
+    ``N <= n`` modes returns 0 (all modes learned). ``n`` (samples; scalar or array, need not be an integer) is
+    vectorized over. Units of ``K``.
 
     >>> round(float(effective_ridge(2, [1.0, 1.0, 1.0, 1.0])), 12)      # flat: 4 / (1 + kappa) = 2
     1.0

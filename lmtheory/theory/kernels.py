@@ -354,7 +354,8 @@ def circle_kernel(x1, x2, *, exponent: int, zero_mode: float = 1.0):
     ``x1``: (n1,), ``x2``: (n2,) angles in radians; returns (n1, n2). For uniform ``x`` on ``[0, 2 pi)`` the
     eigenfunctions are ``1, sqrt(2) cos(k x), sqrt(2) sin(k x)`` with eigenvalues ``zero_mode`` and ``k^-exponent``
     (twice each; :func:`circle_spectrum`). ``exponent`` must be an even integer >= 2, for which the sum is a
-    Bernoulli polynomial (``exponent = 2``: ``pi^2/3 - pi theta + theta^2/2``, a periodic linear-spline kernel).
+    Bernoulli polynomial (``exponent = 2``: ``pi^2/3 - pi theta + theta^2/2``, a periodic linear-spline kernel
+    up to the constant mode).
 
     >>> round(float(circle_kernel(np.array([0.0]), np.array([np.pi]), exponent=2)[0, 0]), 6)   # 1 - pi^2/6
     -0.644934
