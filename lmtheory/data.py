@@ -268,7 +268,11 @@ def spiked_matrix(key, *, rows: int, cols: int, spikes=(), scale: float = 1.0, d
     if theta.size:
         if theta.size > min(rows, cols):
             raise ValueError(f"at most min(rows, cols) = {min(rows, cols)} spikes, got {theta.size}")
-        u, v = random_orthogonal(k_u, rows, theta.size), random_orthogonal(k_v, cols, theta.size)
+        if theta.size == 1:       # a normalized Gaussian vector is Haar-distributed: no QR (see below)
+            u, v = jax.random.normal(k_u, (rows, 1)), jax.random.normal(k_v, (cols, 1))
+            u, v = u / jnp.linalg.norm(u), v / jnp.linalg.norm(v)
+        else:                     # two batched QRs under jit(vmap) can deadlock jaxlib's CPU pool on 2 cores
+            u, v = random_orthogonal(k_u, rows, theta.size), random_orthogonal(k_v, cols, theta.size)
         w = w + jnp.sqrt(rows) * (u * theta) @ v.T
     return scale * w
 
