@@ -32,7 +32,12 @@ def positive(name: str, value, *, integer: bool = False):
 
 
 def nonnegative(name: str, value):
-    """Return ``value`` if it is a finite number >= 0, else raise ``ValueError``."""
+    """Return ``value`` if it is a finite number >= 0, else raise ``ValueError``.
+
+    Values traced by ``jax.jit``/``vmap`` pass unchecked, as in :func:`positive`.
+    """
+    if _traced(value):
+        return value
     if not isinstance(value, (int, float, np.integer, np.floating)) or isinstance(value, bool):
         raise ValueError(f"{name} must be a non-negative number, got {value!r}")
     if not math.isfinite(float(value)) or value < 0:

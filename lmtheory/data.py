@@ -25,8 +25,33 @@ class LinearTask(NamedTuple):
     strengths: jax.Array
 
 
+def orthonormalize(z: jax.Array) -> jax.Array:
+    """The ``Q`` of the QR factorization ``z = Q R`` with ``diag(R) > 0`` (``z``: (n, k), full column rank).
+
+    Computed by classical Gram-Schmidt applied twice per column ("CGS2", orthogonal to working precision),
+    using matrix products only. It deliberately avoids LAPACK's QR: on jaxlib 0.10's CPU backend a jitted
+    program holding several LAPACK calls (e.g. two batched QRs under ``vmap``) can deadlock on few cores.
+
+    >>> z = jax.random.normal(jax.random.key(0), (5, 3))
+    >>> q = orthonormalize(z)
+    >>> bool(jnp.allclose(q.T @ q, jnp.eye(3), atol=1e-5)), bool(jnp.all(jnp.diag(q.T @ z) > 0))
+    (True, True)
+    """
+    n, k = z.shape
+    if k > n:
+        raise ValueError(f"orthonormalize needs at most as many columns as rows, got shape {z.shape}")
+
+    def add_column(j, q):
+        v = z[:, j]
+        v = v - q @ (q.T @ v)                        # columns >= j of q are still zero: only earlier ones act
+        v = v - q @ (q.T @ v)                        # second pass removes the rounding error of the first
+        return q.at[:, j].set(v / jnp.linalg.norm(v))
+
+    return jax.lax.fori_loop(0, k, add_column, jnp.zeros_like(z))
+
+
 def random_orthogonal(key, n: int, k: int | None = None) -> jax.Array:
-    """An ``n x k`` matrix with orthonormal columns, Haar-distributed (QR of a Gaussian, signs fixed).
+    """An ``n x k`` matrix with orthonormal columns, Haar-distributed (Gram-Schmidt of a Gaussian matrix).
 
     >>> q = random_orthogonal(jax.random.key(0), 4)
     >>> bool(jnp.allclose(q.T @ q, jnp.eye(4), atol=1e-5))
@@ -36,8 +61,7 @@ def random_orthogonal(key, n: int, k: int | None = None) -> jax.Array:
     k = n if k is None else _validate.positive("k", k, integer=True)
     if k > n:
         raise ValueError(f"k must be <= n, got k={k}, n={n}")
-    q, r = jnp.linalg.qr(jax.random.normal(key, (n, k)))
-    return q * jnp.sign(jnp.diag(r))
+    return orthonormalize(jax.random.normal(key, (n, k)))
 
 
 def whitened_inputs(key, n_samples: int, dim: int) -> jax.Array:
@@ -151,8 +175,7 @@ def linear_regression_sampler(teacher, *, batch: int, noise: float, spectrum=Non
     ((4, 3), (4,), True)
     """
     _validate.positive("batch", batch, integer=True)
-    if not _validate._traced(noise):                 # a traced noise level (e.g. under vmap) is checked by its maker
-        _validate.nonnegative("noise", noise)
+    _validate.nonnegative("noise", noise)
     _validate.one_of("inputs", inputs, {"gaussian", "scale-mixture"})
     w = jnp.asarray(teacher)
     if w.ndim != 1:

@@ -208,8 +208,7 @@ def least_squares(x, y, *, ridge: float = 0.0):
     >>> least_squares(jnp.array([[1.0, 1.0]]), jnp.array([2.0])).tolist()        # min-norm: split evenly
     [1.0, 1.0]
     """
-    if not _validate._traced(ridge):                 # a traced ridge (under jit/vmap) is checked by its maker
-        _validate.nonnegative("ridge", ridge)
+    _validate.nonnegative("ridge", ridge)
     n, p = x.shape
     if y.shape != (n,):
         raise ValueError(f"y must have shape ({n},), got {y.shape}")

@@ -217,3 +217,22 @@ def test_value_errors():
         kernels.gaussian_expectations(-1.0, 0.0, 1.0)
     with pytest.raises(ValueError):
         measure.linearize(None, 0.0)
+
+
+def test_gd_filter_equals_explicit_gradient_descent_on_dual_coefficients():
+    """alpha_{k+1} = alpha_k + lr/n (y - K alpha_k) from 0 gives alpha_T = g(K) y (one eigenvalue exactly 0)."""
+    rng = np.random.default_rng(3)
+    a = rng.normal(size=(6, 4))
+    k, y, lr, steps, n = a @ a.T, rng.normal(size=6), 0.3, 17, 6        # rank 4: two zero eigenvalues
+    alpha = np.zeros(6)
+    for _ in range(steps):
+        alpha = alpha + lr / n * (y - k @ alpha)
+    lam, u = np.linalg.eigh(k)
+    lam = np.clip(lam, 0.0, None)
+    np.testing.assert_allclose(u @ (kernels.gd_filter(lam, lr=lr, steps=steps, n_train=n) * (u.T @ y)), alpha,
+                               rtol=1e-9, atol=1e-12)
+    with pytest.raises(ValueError, match="diverges"):
+        kernels.gd_filter(lam, lr=100.0, steps=1, n_train=n)
+    # tiny eigenvalues lose no digits: g(lambda) -> lr * steps / n continuously
+    np.testing.assert_allclose(kernels.gd_filter(np.array([1e-14, 0.0]), lr=lr, steps=steps, n_train=n),
+                               lr * steps / n, rtol=1e-10)

@@ -135,6 +135,33 @@ def test_random_orthogonal_is_orthogonal():
         data.random_orthogonal(jax.random.key(4), 3, 6)
 
 
+def test_orthonormalize_equals_qr_with_positive_diagonal():
+    z = jax.random.normal(jax.random.key(5), (40, 25))
+    q_ref, r_ref = np.linalg.qr(np.asarray(z))           # independent: LAPACK Householder QR
+    q_ref = q_ref * np.sign(np.diag(r_ref))
+    np.testing.assert_allclose(data.orthonormalize(z), q_ref, atol=1e-10)
+    with pytest.raises(ValueError):
+        data.orthonormalize(z.T)
+
+
+def test_orthonormalize_calls_no_lapack_even_under_vmap():
+    """Two frames under vmap+jit compile to matrix products only (the jaxlib 0.10 CPU deadlock needs LAPACK)."""
+    two = jax.vmap(lambda k: [data.random_orthogonal(kk, 8, 3) for kk in jax.random.split(k)])
+    text = jax.jit(two).lower(jax.random.split(jax.random.key(0), 4)).as_text()
+    assert "custom_call" not in text and "geqrf" not in text and "householder" not in text
+
+
+def test_random_orthogonal_is_haar():
+    """For a Haar orthogonal n x n matrix, E[q_11^2] = 1/n and E[q_11^4] = 3/(n(n+2)) (uniform on the sphere)."""
+    n, draws = 5, 20000
+    q11 = jax.vmap(lambda k: data.random_orthogonal(k, n)[0, 0])(jax.random.split(jax.random.key(6), draws))
+    for power, exact in ((2, 1 / n), (4, 3 / (n * (n + 2)))):
+        values = np.asarray(q11) ** power
+        assert abs(values.mean() - exact) < 4 * values.std() / np.sqrt(draws)
+    # and the sign is not fixed by the construction: q_11 is symmetric about zero
+    assert abs(np.asarray(q11).mean()) < 4 * np.asarray(q11).std() / np.sqrt(draws)
+
+
 def test_plot_helper_draws_and_validates():
     import matplotlib
     matplotlib.use("Agg")

@@ -8,7 +8,8 @@ Part I    ``linear_networks`` (Saxe mode dynamics), ``gradient_flow`` (GD vs flo
           ``lazy`` (output-scale limit), ``silent_alignment``, ``stability`` (2/lambda_max, edge of stability).
 Part II   ``meanfield`` (signal propagation by Gauss-Hermite quadrature), ``nngp``, ``sgd`` (online least
           squares: temperature, divergence), ``random_matrix`` (Marchenko-Pastur, BBP), ``double_descent``,
-          ``eigenlearning`` (kappa, learnabilities, learning curves), ``scaling`` (power-law exponents).
+          ``eigenlearning`` (kappa, learnabilities, learning curves), ``scaling`` (power-law exponents),
+          ``exact_spectra`` (hypercube and circle kernels with closed-form eigensystems).
 Part III  ``finite_width`` (1/width expansion, log-normal limit), ``renormalization`` (kernel RG flow),
           ``quanta`` (Zipf quanta, tail sums); ``eigenlearning`` and ``linear_networks`` again.
 """

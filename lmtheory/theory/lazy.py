@@ -23,18 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from lmtheory import _validate
-
-
-def _gd_filter(eigvals, *, lr: float, steps: int, n_samples: int):
-    """``g(lambda) = [1 - (1 - lr lambda / P)^steps] / lambda``, with its limit ``lr steps / P`` at 0."""
-    x = lr * eigvals / n_samples
-    if np.any(x >= 2.0):
-        raise ValueError(f"lr too large: gradient descent on the linearized model diverges (lr*lambda_max/P = "
-                         f"{x.max():.3g} >= 2)")
-    small = x < 1.0
-    decay = np.where(small, -np.expm1(steps * np.log1p(-np.where(small, x, 0.0))), 1.0 - (1.0 - x) ** steps)
-    safe = np.where(eigvals > 0, eigvals, 1.0)
-    return np.where(eigvals > 1e-300, decay / safe, lr * steps / n_samples)
+from lmtheory.theory import kernels
 
 
 def lazy_displacement(kernel, residual, *, lr: float, steps: int) -> float:
@@ -67,7 +56,7 @@ def lazy_displacement(kernel, residual, *, lr: float, steps: int) -> float:
     _validate.positive("steps", steps, integer=True)
     lam, u = np.linalg.eigh(k)
     lam = np.clip(lam, 0.0, None)
-    g = _gd_filter(lam, lr=lr, steps=steps, n_samples=r.size)
+    g = kernels.gd_filter(lam, lr=lr, steps=steps, n_train=r.size)
     return float(np.sqrt(np.sum(lam * g**2 * (u.T @ r) ** 2)))
 
 

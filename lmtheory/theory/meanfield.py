@@ -285,21 +285,24 @@ def q_trajectory(q1: float, *, depth: int, sigma_w: float, sigma_b: float, activ
     ``F(q^l)`` and variance ``G(q^l)/n`` (a sum of ``n`` i.i.d. terms), so its mean ``m`` and variance ``v`` obey
     ``m' = F(m) + F''(m) v / 2``, ``v' = F'(m)^2 v + G(m)/n``, to first order in ``1/n`` (``v^1 = 0``).
 
+    With ``width=None``, ``q1`` may be an array (one trajectory per entry; output shape ``(depth, *q1.shape)``).
+
     >>> q = q_trajectory(3.0, depth=30, sigma_w=1.5, sigma_b=0.3)
     >>> bool(abs(q[-1] - q_fixed_point(sigma_w=1.5, sigma_b=0.3)) < 1e-6)
     True
     """
-    _validate.positive("q1", q1)
     _validate.positive("depth", depth, integer=True)
-    if width is not None:
-        _validate.positive("width", width, integer=True)
+    if width is None:                                # the map alone: cheap enough for 10^4 layers
+        out = [np.asarray(_validate.positive_array("q1", q1))]
+        for _ in range(depth - 1):
+            out.append(q_map(out[-1], sigma_w=sigma_w, sigma_b=sigma_b, activation=activation))
+        return np.stack(out)
+    _validate.positive("q1", q1)
+    _validate.positive("width", width, integer=True)
     m, v, out = float(q1), 0.0, [float(q1)]
     for _ in range(depth - 1):
         f0, d1, d2, g = _q_derivatives(m, sigma_w, sigma_b, activation)
-        if width is None:
-            m = f0
-        else:
-            m, v = f0 + 0.5 * d2 * v, d1**2 * v + g / width
+        m, v = f0 + 0.5 * d2 * v, d1**2 * v + g / width
         out.append(m)
     return np.array(out)
 

@@ -123,19 +123,15 @@ def critical_kernel(depth, *, activation: str = "tanh", order: int = 1):
 def kernel_flow(k1, *, depth: int, activation: str = "tanh", sigma_w: float, sigma_b: float = 0.0):
     """Iterates the exact recursion ``K^{l+1} = sigma_b^2 + sigma_w^2 E[phi(z)^2]``: returns ``K^1, ..., K^depth``.
 
-    Same map as :func:`lmtheory.theory.meanfield.q_trajectory` with ``width=None``, without the derivatives it
-    computes for finite width (fast enough for ``10^4`` layers). ``k1`` may be an array (one flow per entry).
+    The renormalization-group name for :func:`lmtheory.theory.meanfield.q_trajectory` at infinite width
+    (``width=None``); ``k1`` may be an array (one flow per entry).
 
     >>> k = kernel_flow(1.0, depth=3, activation="relu", sigma_w=1.0)          # K -> K/2 each layer
     >>> np.round(k, 12).tolist()
     [1.0, 0.5, 0.25]
     """
-    _validate.positive("depth", depth, integer=True)
-    k = np.asarray(_validate.positive_array("k1", k1))
-    out = [k]
-    for _ in range(depth - 1):
-        out.append(meanfield.q_map(out[-1], sigma_w=sigma_w, sigma_b=sigma_b, activation=activation))
-    return np.stack(out)
+    k1 = _validate.positive_array("k1", k1)             # checked here so that the message names k1
+    return meanfield.q_trajectory(k1, depth=depth, sigma_w=sigma_w, sigma_b=sigma_b, activation=activation)
 
 
 def susceptibilities(kernel, *, activation: str = "tanh", sigma_w: float, sigma_b: float = 0.0):
