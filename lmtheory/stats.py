@@ -38,18 +38,31 @@ class Estimate:
         object.__setattr__(self, "stderr", stderr)
 
 
-def mean_se(samples, axis: int = 0) -> Estimate:
+def mean_se(samples, axis: int = 0, *, omit_nan: bool = False) -> Estimate:
     """Sample mean and its standard error ``std(ddof=1) / sqrt(n)`` along ``axis`` (the seed axis).
+
+    With ``omit_nan=True``, NaN entries (runs that produced no value, e.g. never entered the regime a law is
+    about) are left out of each mean separately; ``n`` is then the smallest count, and every mean needs two
+    values. Say in the chapter how many runs were left out and why: leaving runs out is a selection.
 
     >>> est = mean_se([1.0, 2.0, 3.0])
     >>> float(est.value), round(float(est.stderr), 4), est.n
     (2.0, 0.5774, 3)
+    >>> est = mean_se([[1.0, 1.0], [3.0, np.nan], [5.0, 3.0]], omit_nan=True)
+    >>> est.value.tolist(), est.n
+    ([3.0, 2.0], 2)
     """
     x = np.asarray(samples, dtype=float)
-    n = x.shape[axis] if x.ndim else 0
-    if n < 2:
-        raise ValueError(f"mean_se needs at least 2 samples along axis {axis}, got shape {x.shape}")
-    return Estimate(x.mean(axis), x.std(axis, ddof=1) / np.sqrt(n), int(n), "mean")
+    if not omit_nan:
+        n = x.shape[axis] if x.ndim else 0
+        if n < 2:
+            raise ValueError(f"mean_se needs at least 2 samples along axis {axis}, got shape {x.shape}")
+        return Estimate(x.mean(axis), x.std(axis, ddof=1) / np.sqrt(n), int(n), "mean")
+    count = np.sum(~np.isnan(x), axis=axis) if x.ndim else np.array(0)
+    if np.any(count < 2):
+        raise ValueError(f"mean_se needs at least 2 non-NaN samples along axis {axis} for every mean, got "
+                         f"counts {np.asarray(count).tolist()}")
+    return Estimate(np.nanmean(x, axis), np.nanstd(x, axis, ddof=1) / np.sqrt(count), int(np.min(count)), "mean")
 
 
 def loglog_slope(x, y) -> Estimate:

@@ -47,3 +47,17 @@ def test_estimate_rejects_mismatched_shapes():
         lmt.Estimate(np.zeros(3), np.zeros(2), 3)
     with pytest.raises(ValueError):
         lmt.Estimate(np.zeros(3), np.zeros(3), 3, kind="median")
+
+
+def test_mean_se_omit_nan_equals_mean_se_of_the_kept_values():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(7, 3))
+    x[2, 0] = x[5, 0] = x[4, 2] = np.nan
+    est = lmt.mean_se(x, omit_nan=True)
+    for j in range(3):
+        kept = lmt.mean_se(x[~np.isnan(x[:, j]), j])
+        np.testing.assert_allclose([est.value[j], est.stderr[j]], [kept.value, kept.stderr], rtol=1e-12)
+    assert est.n == 5
+    with pytest.raises(ValueError, match="non-NaN"):
+        lmt.mean_se([[1.0, np.nan], [2.0, np.nan], [3.0, 1.0]], omit_nan=True)
+    assert np.isnan(lmt.mean_se(x).value[0])          # without the flag a NaN is not hidden
