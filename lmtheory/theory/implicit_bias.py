@@ -114,10 +114,27 @@ def potential_interpolant(x, y, *, init_scale: float):
     nu0 *= min(1.0, c * np.log1p(np.abs(y).max() / a2.min()) / max(np.abs(x.T @ nu0).max(), 1e-300))
     res = optimize.minimize(lambda m: dual(m)[0], nu0, jac=lambda m: dual(m)[1], hess=lambda m: dual(m)[2],
                             method="trust-exact", options={"gtol": 1e-12, "maxiter": 2000})
-    beta = 2 * a2 * np.sinh(x.T @ res.x / c)
+    nu = _newton_polish(lambda m: dual(m)[1:], res.x)   # the trust region can stall at ~1e-7 from rounding
+    beta = 2 * a2 * np.sinh(x.T @ nu / c)
     if not np.allclose(x @ beta, y, rtol=1e-6, atol=1e-8 * scale):
         raise RuntimeError(f"dual solve did not converge ({res.message})")
     return beta
+
+
+def _newton_polish(grad_hess, nu, *, steps: int = 8):
+    """A few plain Newton steps on a convex problem's stationarity equation, kept while the gradient shrinks.
+
+    Trust-region methods compare function values, which rounding makes unreliable near the optimum; Newton's
+    iteration needs only the gradient and converges quadratically from a point already close to the optimum.
+    """
+    g, h = grad_hess(nu)
+    for _ in range(steps):
+        trial = nu - np.linalg.solve(h, g)
+        g_new, h_new = grad_hess(trial)
+        if not np.linalg.norm(g_new) < np.linalg.norm(g):
+            break
+        nu, g, h = trial, g_new, h_new
+    return nu
 
 
 def first_coordinate(x, y):
