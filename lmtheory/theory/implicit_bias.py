@@ -129,7 +129,7 @@ def _newton_polish(grad_hess, nu, *, steps: int = 8):
     """
     g, h = grad_hess(nu)
     for _ in range(steps):
-        trial = nu - np.linalg.solve(h, g)
+        trial = nu - np.linalg.lstsq(h, g, rcond=None)[0]        # H may be numerically singular (alpha -> 0)
         g_new, h_new = grad_hess(trial)
         if not np.linalg.norm(g_new) < np.linalg.norm(g):
             break
