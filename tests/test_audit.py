@@ -168,6 +168,15 @@ def test_summary_counts_failed_missing_and_non_finite_seeds():
     assert "AUDIT FAILED" in sa.format_report(report)
 
 
+def test_report_tables_handle_measured_arrays_of_any_rank():
+    """Regression (first full audit): a 2-D measured array crashed the report after 30 minutes of runs."""
+    runs = [{"notebook": "n.ipynb", "seed": s, "seconds": 1.0, "error": "",
+             "records": [record(predicted=[[1.0, 2.0], [3.0, 4.0]], measured=[[1.0, 2.0], [3.0, 4.0 + s / 100]])]}
+            for s in (1, 2)]
+    report = sa.summarize(runs, [1, 2])
+    assert "(element (1, 1) of 4)" in sa.format_report(report)
+
+
 def test_seed_audit_runs_every_seed_even_after_a_failure(tmp_path):
     # What run.check does, without importing lmtheory (and jax) into the kernel: write a record, then raise.
     code = textwrap.dedent("""\
@@ -195,3 +204,8 @@ def test_seed_audit_runs_every_seed_even_after_a_failure(tmp_path):
     assert json.loads(json_path.read_text())["seeds"] == [3, 4]
     assert "| tiny | tiny-even | 1/2 | 3 |" in md_path.read_text()
     assert sorted(p.name for p in (tmp_path / "out" / "records").iterdir()) == ["seed-3", "seed-4"]
+    # the report can be rebuilt from the folder alone (an interrupted audit loses nothing it finished)
+    rebuilt = sa.summarize(*sa.load_runs(tmp_path / "out"))
+    assert rebuilt["checks"] == report["checks"] and rebuilt["seeds"] == [3, 4]
+    assert cli.main(["seeds", "--report-only", "--out", str(tmp_path / "out")]) == 1      # seed 3 failed
+    assert cli.main(["seeds", "--report-only", "--out", str(tmp_path / "none")]) == 2

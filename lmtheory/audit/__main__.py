@@ -27,6 +27,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--seeds", default="", help="comma-separated seeds to use instead of K random ones")
     s.add_argument("--out", default="_build/audit", help="output folder (default _build/audit)")
     s.add_argument("--timeout", type=int, default=600, help="seconds per cell (default 600)")
+    s.add_argument("--report-only", action="store_true",
+                   help="run nothing: rebuild the report from the runs already in --out (after an interruption)")
     return parser
 
 
@@ -43,18 +45,26 @@ def _falsifiability(args) -> int:
 
 
 def _seeds(args) -> int:
-    try:
-        chosen = ([int(s) for s in args.seeds.split(",") if s.strip()] if args.seeds
-                  else seeds.fresh_seeds(args.k))
-        if any(s < 0 for s in chosen):
-            raise ValueError(f"seeds must be non-negative integers, got {args.seeds!r}")
-        notebooks = seeds.find_notebooks(args.paths)
-    except ValueError as exc:
-        print(f"seed audit: {exc}", file=sys.stderr)
-        return 2
-    print(f"Seed audit: {len(notebooks)} notebook(s) x seeds {chosen} -> {args.out}", flush=True)
-    report = seeds.run_audit(notebooks, chosen, args.out, timeout=args.timeout,
-                             log=lambda line: print(line, flush=True))
+    if args.report_only:
+        try:
+            runs, chosen = seeds.load_runs(args.out)
+        except ValueError as exc:
+            print(f"seed audit: {exc}", file=sys.stderr)
+            return 2
+        report = seeds.summarize(runs, chosen)
+    else:
+        try:
+            chosen = ([int(s) for s in args.seeds.split(",") if s.strip()] if args.seeds
+                      else seeds.fresh_seeds(args.k))
+            if any(s < 0 for s in chosen):
+                raise ValueError(f"seeds must be non-negative integers, got {args.seeds!r}")
+            notebooks = seeds.find_notebooks(args.paths)
+        except ValueError as exc:
+            print(f"seed audit: {exc}", file=sys.stderr)
+            return 2
+        print(f"Seed audit: {len(notebooks)} notebook(s) x seeds {chosen} -> {args.out}", flush=True)
+        report = seeds.run_audit(notebooks, chosen, args.out, timeout=args.timeout,
+                                 log=lambda line: print(line, flush=True))
     json_path, md_path = seeds.write_report(report, args.out)
     print("\n" + seeds.format_report(report) + f"\n\nReport: {json_path} and {md_path}")
     return 0 if report["ok"] else 1

@@ -87,27 +87,55 @@ def run_id_of(stamp: str, seed: int, notebook) -> str:
 
 
 def run_audit(notebooks, seeds, out, *, timeout: int = 600, log=print) -> dict:
-    """Execute every notebook with every seed; return the :func:`summarize` report (also for failures)."""
+    """Execute every notebook with every seed; return the :func:`summarize` report (also for failures).
+
+    Each finished execution is appended to ``<out>/runs.jsonl`` at once, so that a report can be rebuilt
+    from the folder (:func:`load_runs`) if the audit is interrupted or its report step fails.
+    """
     notebooks, out = [pathlib.Path(n) for n in notebooks], pathlib.Path(out)
     if not seeds or len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds must be a non-empty list of distinct integers, got {seeds!r}")
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "runs.jsonl").write_text("", encoding="utf-8")
     runs = []
     for seed in seeds:
         folder = out / "records" / f"seed-{seed}"
         shutil.rmtree(folder, ignore_errors=True)
         for nb in notebooks:
             rid = run_id_of(stamp, seed, nb)
-            res = execute(nb, seed=seed, records=folder, run_id=rid, timeout=timeout)
-            try:
-                res["records"] = load_records(folder, rid)
-            except ValueError:
-                res["records"] = []
-            runs.append(dict(res, notebook=str(nb), seed=seed))
+            res = dict(execute(nb, seed=seed, records=folder, run_id=rid, timeout=timeout), notebook=str(nb),
+                       seed=seed, run_id=rid)
+            with open(out / "runs.jsonl", "a", encoding="utf-8") as fh:
+                fh.write(json.dumps(res) + "\n")
+            runs.append(dict(res, records=_records_of(folder, rid)))
             outcome = res["error"][:100] or "ok"
             log(f"seed {seed:>10}  {nb}: {res['seconds']:7.1f} s  {outcome}  "
-                f"({len(res['records'])} checks recorded)")
+                f"({len(runs[-1]['records'])} checks recorded)")
     return summarize(runs, seeds)
+
+
+def _records_of(folder, run_id: str) -> list[dict]:
+    try:
+        return load_records(folder, run_id)
+    except ValueError:                                   # the notebook died before its first check
+        return []
+
+
+def load_runs(out) -> tuple[list[dict], list[int]]:
+    """The executions of an audit folder (from ``runs.jsonl``, with their records) and its seeds, in order.
+
+    ``summarize(*load_runs(out))`` rebuilds the report of an interrupted audit from what it finished.
+    """
+    path = pathlib.Path(out) / "runs.jsonl"
+    if not path.is_file():
+        raise ValueError(f"{path} does not exist: no seed audit has run with --out {out}")
+    runs = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if not runs:
+        raise ValueError(f"{path} is empty: the audit finished no notebook")
+    for run in runs:
+        run["records"] = _records_of(pathlib.Path(out) / "records" / f"seed-{run['seed']}", run["run_id"])
+    return runs, list(dict.fromkeys(run["seed"] for run in runs))
 
 
 def _stats(values: list[np.ndarray]) -> dict:
@@ -169,14 +197,18 @@ def spread_text(measured: dict) -> str:
 
     >>> spread_text({"mean": [1.0, 2.0], "std": [0.1, 0.0], "min": [0.9, 2.0], "max": [1.1, 2.0]})
     '1 ± 0.1 [0.9, 1.1] (element 0 of 2)'
+    >>> spread_text({"mean": [[1.0, 2.0]], "std": [[0.0, 0.2]], "min": [[1.0, 1.8]], "max": [[1.0, 2.2]]})
+    '2 ± 0.2 [1.8, 2.2] (element (0, 1) of 2)'
     """
     if not measured:
         return "-"
-    arrays = {k: np.atleast_1d(np.asarray(v, float)) for k, v in measured.items()}
+    shape = np.shape(measured["mean"])
+    arrays = {k: np.ravel(np.asarray(v, float)) for k, v in measured.items()}     # arrays of any rank
     rel = arrays["std"] / np.maximum(np.abs(arrays["mean"]), 1e-300)
     i = int(np.nanargmax(np.where(np.isfinite(rel), rel, np.inf))) if rel.size else 0
     mean, std, lo, hi = (arrays[k][i] for k in ("mean", "std", "min", "max"))
-    tail = f" (element {i} of {rel.size})" if rel.size > 1 else ""
+    where = i if len(shape) <= 1 else tuple(int(j) for j in np.unravel_index(i, shape))
+    tail = f" (element {where} of {rel.size})" if rel.size > 1 else ""
     return f"{mean:.4g} ± {std:.2g} [{lo:.4g}, {hi:.4g}]{tail}"
 
 
