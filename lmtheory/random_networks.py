@@ -68,7 +68,9 @@ def kernel_flow_sample(key, *, width: int, depth: int, k1, sigma_w, sigma_b=0.0,
     Column ``a`` is a network with activation ``activations[a]`` and scales ``sigma_w[a]``, ``sigma_b[a]``
     (broadcast); its first layer has conditional variance ``k1`` (set by the input). All columns share the same
     standard-normal draws (common random numbers), so differences between them are measured precisely. Sampled
-    from the exact law (module docstring).
+    from the exact law (module docstring). For one input and one activation this is the law that
+    :func:`lmtheory.ensembles.sample_layer_kernels` samples for ``P`` inputs; this version exists for the common
+    random numbers across activations and its ``O(width)`` cost per layer (no Cholesky factor).
 
     >>> k = kernel_flow_sample(jax.random.key(0), width=64, depth=5, k1=1.0, sigma_w=[1.0, 1.0],
     ...                        activations=("tanh", "sin"))
