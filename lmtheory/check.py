@@ -76,12 +76,23 @@ def absolute(atol: float) -> Tolerance:
     return Tolerance("absolute", atol)
 
 
-def within_se(n_se: float = 3.0, *, rel_floor: float = 0.0, abs_floor: float = 0.0) -> Tolerance:
+def within_se(n_se: float = 3.0, *, dof: int | None = None, rel_floor: float = 0.0,
+              abs_floor: float = 0.0) -> Tolerance:
     """Tolerance of ``n_se`` standard errors of the measurement, optionally with a systematic floor.
 
-    >>> within_se(3).describe()
-    '3 SE'
+    ``dof``: the degrees of freedom of a standard error *estimated* from few samples (``n - 1`` for a mean or a
+    jackknife over ``n`` seeds). The error/SE ratio then follows a Student t law, with heavier tails than the
+    normal one, so ``n_se`` is read as a false-alarm rate -- that of ``n_se`` normal standard deviations -- and
+    converted to the t quantile with the same rate.
+
+    >>> within_se(3).describe(), within_se(3, dof=15).describe()
+    ('3 SE', '3.59 SE')
     """
+    if dof is not None:
+        from scipy import stats
+
+        _validate.positive("dof", dof, integer=True)
+        n_se = float(stats.t.ppf(stats.norm.cdf(_validate.positive("n_se", n_se)), df=dof))
     return Tolerance("stderr", n_se, rel_floor, abs_floor)
 
 

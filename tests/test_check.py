@@ -119,3 +119,20 @@ def test_recorded_inputs_reproduce_the_verdict(tmp_path, monkeypatch):
     _, _, passed, _ = evaluate(np.array(row["predicted"]) * 1.25, row["measured"], row["stderr"],
                                lmt.Tolerance(**row["tolerance"]))
     assert passed is False
+
+
+def test_within_se_with_few_degrees_of_freedom_keeps_the_false_alarm_rate():
+    from scipy import stats
+    for dof in (3, 15, 63):
+        tol = lmt.within_se(3, dof=dof)
+        assert tol.value > 3
+        np.testing.assert_allclose(stats.t.sf(tol.value, dof), stats.norm.sf(3.0), rtol=1e-9)
+    # Monte Carlo: z = mean / (s / sqrt(n)) of 16 normal draws exceeds 3 SE far more often than 0.27%
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((200_000, 16))
+    z = np.abs(x.mean(1) / (x.std(1, ddof=1) / 4))
+    rate = lambda c: np.mean(z > c)  # noqa: E731
+    assert rate(3.0) > 3 * 0.0027 and abs(rate(lmt.within_se(3, dof=15).value) - 0.0027) < 4 * np.sqrt(0.0027 / 2e5)
+    for bad in (0, -2, 1.5):
+        with pytest.raises(ValueError, match="dof"):
+            lmt.within_se(3, dof=bad)

@@ -24,7 +24,6 @@ __all__ = ["hypercube_kernel", "hypercube_spectrum", "hypercube_eigenfunctions",
            "circle_spectrum"]
 
 
-
 def hypercube_kernel(x1, x2, *, decay: float, scale: float = 1.0):
     """Product kernel on the Boolean hypercube, ``K(x, x') = scale prod_j (1 + decay x_j x'_j) / (1 + decay)^d``.
 
