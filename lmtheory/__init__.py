@@ -1,25 +1,72 @@
 """lmtheory -- the helper package of *Learning Mechanics*.
 
-Layout: ``theory`` (closed forms only), ``data``/``models``/``train``/``measure`` (simulation),
-``check`` + ``stats`` (the prediction contract), ``config`` (seed, scale, run records), ``plot`` (figures).
+The folders are the layers (``ls lmtheory`` shows the architecture):
+
+* ``theory/`` -- closed forms only. A theory module never imports a simulation, contract or book module
+  (``tests/test_layering.py`` proves it). It may use ``jax.numpy`` for pure, traceable closed forms; nothing
+  in it samples or trains.
+* ``simulation/`` -- tasks (``data``), Flax NNX networks (``models``), training loops (``train``),
+  measurements (``measure``), accurate flows (``flow``), diagonal networks, learnabilities, random networks at
+  initialization (``random_networks``) and the multitask sparse-parity task (``sparse_parity``).
+* ``contract/`` -- the prediction contract (``check``), estimates with standard errors (``stats``,
+  ``resample``) and the per-notebook run (``config``).
+* ``book/`` -- build tooling: the ledger of predictions, its Sphinx extension, the audits.
+* ``_validate`` and ``plot`` sit beside them.
+
+The package face is lazy (a module-level ``__getattr__``): ``import lmtheory.theory.kernels`` loads no
+simulation code, flax, optax or seaborn, while the short names the notebooks use keep working --
+``lmt.data``, ``lmt.models``, ``lmt.train``, ``lmt.measure``, ``lmt.plot``, ``from lmtheory import flow``,
+``lmt.setup``, ``lmt.mean_se``, ``lmt.within_se`` ...
 
 >>> import lmtheory as lmt
 >>> run = lmt.setup("demo", seed=0)
->>> v = lmt.check("demo-one", "one equals one", predicted=1.0, measured=1.0, tol=lmt.absolute(1e-12),
-...               reference="none", quiet=True)
+>>> v = lmt.check("demo-one", "one equals one", predicted=lmt.predict(float, 1.0), measured=1.0,
+...               tol=lmt.absolute(1e-12), evidence="solvable-model", reference="none", quiet=True)
 >>> v.passed
 True
 """
 
-from lmtheory import data, measure, models, plot, theory, train
-from lmtheory.check import PredictionFailed, Tolerance, Verdict, absolute, check, evaluate, relative, within_se
-from lmtheory.config import Run, progress, setup
-from lmtheory.stats import Estimate, crossing_time, loglog_slope, mean_se
+from __future__ import annotations
 
-__version__ = "0.1.0"
+import importlib
 
-__all__ = [
-    "Estimate", "PredictionFailed", "Run", "Tolerance", "Verdict", "absolute", "check", "crossing_time",
-    "data", "evaluate", "loglog_slope", "mean_se", "measure", "models", "plot", "progress", "relative",
-    "setup", "theory", "train", "within_se",
-]
+__version__ = "0.2.0"
+
+# short name -> module path (a submodule of a layer)
+_MODULES = {
+    "theory": "lmtheory.theory",
+    "plot": "lmtheory.plot",
+    **{name: f"lmtheory.simulation.{name}" for name in (
+        "data", "models", "train", "measure", "flow", "diagonal", "learnability", "random_networks",
+        "ensembles", "sparse_parity")},
+    **{name: f"lmtheory.contract.{name}" for name in ("stats", "resample", "config")},
+    **{name: f"lmtheory.book.{name}" for name in ("ledger", "audit")},
+}
+# short name -> (module path, attribute) for the contract's functions and classes
+_ATTRIBUTES = {
+    **{name: ("lmtheory.contract.check", name) for name in (
+        "EVIDENCE", "Prediction", "PredictionFailed", "Record", "Tolerance", "Verdict", "absolute", "check",
+        "check_breaks", "evaluate", "predict", "relative", "within_se")},
+    **{name: ("lmtheory.contract.config", name) for name in ("Run", "progress", "setup")},
+    **{name: ("lmtheory.contract.stats", name) for name in (
+        "Estimate", "crossing_time", "loglog_slope", "mean_se", "slope")},
+}
+
+__all__ = sorted([*_MODULES, *_ATTRIBUTES])
+
+
+def __getattr__(name: str):
+    """Load a short name on first use (PEP 562), so that importing one layer does not load the others."""
+    if name in _MODULES:
+        value = importlib.import_module(_MODULES[name])
+    elif name in _ATTRIBUTES:
+        module, attribute = _ATTRIBUTES[name]
+        value = getattr(importlib.import_module(module), attribute)
+    else:
+        raise AttributeError(f"module 'lmtheory' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

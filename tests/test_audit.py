@@ -9,9 +9,9 @@ import nbformat
 import numpy as np
 import pytest
 
-from lmtheory.audit import __main__ as cli
-from lmtheory.audit import falsifiability as fa
-from lmtheory.audit import seeds as sa
+from lmtheory.book.audit import __main__ as cli
+from lmtheory.book.audit import falsifiability as fa
+from lmtheory.book.audit import seeds as sa
 
 
 def record(**over):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import lmtheory as lmt
-from lmtheory.check import evaluate
+from lmtheory.contract.check import evaluate
 
 
 def test_relative_pass_and_fail():

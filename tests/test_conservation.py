@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from lmtheory import flow, measure, models, train
+from lmtheory.simulation import flow, measure, models, train
 from lmtheory.theory import conservation as cons
 
 KEY = jax.random.key(3)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from scipy import integrate, optimize
 
-from lmtheory import train
+from lmtheory.simulation import train
 from lmtheory.theory import double_descent as dd
 from lmtheory.theory import random_matrix as rm
 

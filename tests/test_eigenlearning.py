@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from scipy import special
 
-from lmtheory import data, measure
-from lmtheory.stats import Estimate
+from lmtheory.simulation import data, measure
+from lmtheory.contract.stats import Estimate
 from lmtheory.theory import eigenlearning as el
 from lmtheory.theory import kernels
 

@@ -9,7 +9,7 @@ import jax
 import numpy as np
 import pytest
 
-from lmtheory import learnability as lb
+from lmtheory.simulation import learnability as lb
 from lmtheory.theory import eigenlearning as el
 from lmtheory.theory import kernels
 

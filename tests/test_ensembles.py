@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from lmtheory import ensembles
+from lmtheory.simulation import ensembles
 
 X = jnp.array([[1.0, 0.0, 0.5], [0.3, 1.0, -0.2]])
 WIDTH, DEPTH, SW, SB, DRAWS = 6, 3, 1.6, 0.3, 6000

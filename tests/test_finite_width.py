@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import integrate
 
-from lmtheory import random_networks as rn
+from lmtheory.simulation import random_networks as rn
 from lmtheory.theory import finite_width as fwt
 
 RNG_SEED = 12345

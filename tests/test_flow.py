@@ -1,4 +1,4 @@
-"""lmtheory.flow (accurate gradient flows, modified loss, linear response) against closed forms and fits."""
+"""lmtheory.simulation.flow (accurate gradient flows, modified loss, linear response) against closed forms and fits."""
 
 import jax
 import jax.numpy as jnp
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import linalg
 
-from lmtheory import flow, train
+from lmtheory.simulation import flow, train
 from lmtheory.theory import gradient_flow as gft
 
 A = np.array([[2.0, 0.5, 0.0], [0.5, 1.0, 0.3], [0.0, 0.3, 0.4]])   # a symmetric positive definite Hessian

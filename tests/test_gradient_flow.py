@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import integrate
 
-from lmtheory import flow
+from lmtheory.simulation import flow
 from lmtheory.theory import gradient_flow as gft
 
 EIGS = np.array([0.3, 1.0, 2.5])

@@ -9,7 +9,7 @@ import pytest
 from scipy import integrate, optimize
 
 import lmtheory as lmt
-from lmtheory import diagonal
+from lmtheory.simulation import diagonal
 from lmtheory.theory import implicit_bias as ib
 
 

@@ -12,7 +12,7 @@ import pytest
 from flax import nnx
 from jax.flatten_util import ravel_pytree
 
-from lmtheory import measure, models, train
+from lmtheory.simulation import measure, models, train
 from lmtheory.theory import kernels
 
 RNG = np.random.default_rng(0)

@@ -10,7 +10,8 @@ import nbformat
 import pytest
 
 import lmtheory as lmt
-from lmtheory import config, ledger, sphinxext
+from lmtheory.contract import config
+from lmtheory.book import ledger, sphinxext
 
 
 def record(**over):
@@ -219,7 +220,7 @@ def _book(tmp_path, chapters):
     src = tmp_path / "src"
     src.mkdir()
     (src / "conf.py").write_text(
-        "extensions = ['myst_nb', 'lmtheory.sphinxext']\nnb_execution_mode = 'force'\n"
+        "extensions = ['myst_nb', 'lmtheory.book.sphinxext']\nnb_execution_mode = 'force'\n"
         "lmtheory_ledger_pages = ['ledger']\nexclude_patterns = ['_build']\n")
     (src / "index.md").write_text("# Book\n\n```{toctree}\n" + "\n".join([*chapters, "ledger"]) + "\n```\n")
     (src / "ledger.md").write_text("# Ledger\n\n```{lmtheory-ledger}\n```\n")

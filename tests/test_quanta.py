@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from lmtheory import quanta as sim
+from lmtheory.simulation import sparse_parity as sim
 from lmtheory.theory import quanta
 
 

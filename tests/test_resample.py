@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from lmtheory import loglog_slope, resample
+from lmtheory import loglog_slope
+from lmtheory.contract import resample
 
 
 def test_seed_loglog_slope_value_is_the_fit_to_seed_means():

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import linalg
 
-from lmtheory import data
+from lmtheory.simulation import data
 from lmtheory.theory import sgd
 
 

@@ -8,7 +8,7 @@ import pytest
 from flax import nnx
 
 import lmtheory as lmt
-from lmtheory import data, measure, models, train
+from lmtheory.simulation import data, measure, models, train
 
 
 def test_gradient_descent_on_a_quadratic_matches_the_closed_form():

@@ -7,7 +7,7 @@ import pytest
 from flax import nnx
 
 import lmtheory as lmt
-from lmtheory import measure
+from lmtheory.simulation import measure
 from lmtheory.theory import stability
 
 

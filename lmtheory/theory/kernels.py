@@ -8,7 +8,7 @@ parameterization** (Jacot et al. 2018; Lee et al. 2019, eq. 1) computes
     ``h^{l+1} = sigma_w W^{l+1} phi(h^l) / sqrt(N_l) + sigma_b b^{l+1}``,
 
 with every entry of ``W^l, b^l`` i.i.d. ``N(0, 1)``, hidden widths ``N_l -> infinity`` and output ``f = h^depth``.
-(:class:`lmtheory.models.MLP` with ``parameterization="ntk"`` is ``sigma_w = 1``, ``sigma_b = 0``: no biases.)
+(:class:`lmtheory.simulation.models.MLP` with ``parameterization="ntk"`` is ``sigma_w = 1``, ``sigma_b = 0``: no biases.)
 The output is a Gaussian process with covariance ``Sigma^depth`` (the **NNGP kernel**), and gradient descent moves
 it with the **neural tangent kernel** ``Theta^depth`` (the NTK), given by the recursions
 

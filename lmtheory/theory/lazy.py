@@ -64,7 +64,7 @@ def random_alignment(directions, half_width: float) -> float:
     """Expected kink alignment of hidden units with isotropic random 2-D weights: the lazy-limit value.
 
     A unit ``ReLU(w . x)`` counts as aligned with teacher unit ``j`` when the line of ``w`` lies within
-    ``half_width`` (radians) of the line of ``directions[j]`` (see ``lmtheory.measure.kink_alignment``). For
+    ``half_width`` (radians) of the line of ``directions[j]`` (see ``lmtheory.simulation.measure.kink_alignment``). For
     ``w`` with a uniformly distributed angle, independent of the units' masses, the expected mass fraction is
     the probability that a uniform angle falls in the union of the arcs ``[phi_j - delta, phi_j + delta]``
     modulo ``pi``: ``|union| / pi``, which equals ``2 k delta / pi`` when the ``k`` arcs do not overlap.

@@ -12,7 +12,7 @@ Environment variables
 
 Inside a Jupyter kernel every verdict is also displayed with its record attached (MIME type
 :data:`VERDICT_MIME`), so an executed notebook carries its own records; the book's ledger page is built
-from them (see :mod:`lmtheory.ledger`).
+from them (see :mod:`lmtheory.book.ledger`).
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ from dataclasses import dataclass, field
 import jax
 
 from lmtheory import _validate
-from lmtheory.check import PredictionFailed, Tolerance, Verdict, check
+from lmtheory.contract.check import PredictionFailed, Record, Tolerance, Verdict, check, check_breaks
+from lmtheory.contract.prediction import Prediction, predict
 
 SCALES = ("ci", "full")
 VERDICT_MIME = "application/vnd.lmtheory.verdict+json"  # the record attached to a verdict's notebook output
@@ -45,6 +46,7 @@ class Run:
     scale: str = "ci"
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     started: float = field(default_factory=time.time)
+    _checked: set = field(default_factory=set, repr=False, compare=False)  # ids of in-regime checks so far
 
     def __post_init__(self):
         if not isinstance(self.chapter, str) or not self.chapter.strip():
@@ -66,34 +68,59 @@ class Run:
         """
         return ci if self.scale == "ci" else full
 
-    def check(self, id: str, statement: str, *, predicted, measured, tol: Tolerance,
-              reference: str) -> None:
-        """:func:`lmtheory.check.check`, plus a record of the verdict (pass or fail) when recording is on.
+    def predict(self, fn, *args, **kwargs) -> Prediction:
+        """A recorded prediction: ``fn(*args, **kwargs)`` for a function of :mod:`lmtheory.theory`, remembering
+        its dotted path (:func:`lmtheory.contract.prediction.predict`)."""
+        return predict(fn, *args, **kwargs)
+
+    def check(self, id: str, statement: str, *, predicted, measured, tol: Tolerance, evidence: str,
+              reference: str, alternative: float | None = None) -> None:
+        """:func:`lmtheory.contract.check.check`, plus a record of the verdict (pass or fail) when recording is on.
 
         Prints the verdict line; raises :class:`lmtheory.PredictionFailed` after recording a failure.
         """
-        verdict = check(id, statement, predicted=predicted, measured=measured, tol=tol, reference=reference,
-                        quiet=True, raise_on_fail=False)
+        verdict = check(id, statement, predicted=predicted, measured=measured, tol=tol, evidence=evidence,
+                        reference=reference, alternative=alternative, quiet=True, raise_on_fail=False)
+        self._conclude(verdict)
+
+    def check_breaks(self, id: str, statement: str, *, predicted, measured, tol: Tolerance, margin: float,
+                     pair: str, evidence: str, reference: str) -> None:
+        """:func:`lmtheory.contract.check.check_breaks` (the theory misses outside its regime), recorded.
+
+        ``pair`` must be the id of a :meth:`check` of this run made before.
+        """
+        if pair not in self._checked:
+            raise ValueError(f"{id}: pair={pair!r} must name an in-regime run.check of this chapter made before "
+                             f"it; checked so far: {sorted(self._checked)}")
+        verdict = check_breaks(id, statement, predicted=predicted, measured=measured, tol=tol, margin=margin,
+                               pair=pair, evidence=evidence, reference=reference, quiet=True,
+                               raise_on_fail=False)
+        self._conclude(verdict)
+
+    def _conclude(self, verdict: Verdict) -> None:
         row = self.record(verdict)
         self._record(row)
+        if verdict.check_kind == "check":
+            self._checked.add(verdict.id)
         _show(verdict.line(), row)
         if not verdict.passed:
             raise PredictionFailed(verdict)
 
     def record(self, verdict: Verdict) -> dict:
-        """The JSON-ready record of a verdict: :meth:`Verdict.to_record` plus this run's identity and times.
+        """The JSON-ready :class:`~lmtheory.contract.check.Record` of a verdict, with this run's identity.
 
-        >>> from lmtheory.check import check, absolute
-        >>> v = check("demo-one", "one is one", predicted=1.0, measured=1.0, tol=absolute(1e-9),
-        ...           reference="none", quiet=True)
+        >>> from lmtheory.contract.check import check, absolute
+        >>> from lmtheory.theory import linear_networks as dln
+        >>> v = check("demo-one", "rise time", predicted=predict(dln.rise_time, strength=1.0), measured=2.1972,
+        ...           tol=absolute(1e-3), evidence="solvable-model", reference="none", quiet=True)
         >>> row = Run("demo", 3, run_id="r1").record(v)
-        >>> row["chapter"], row["seed"], row["run_id"], row["passed"]
-        ('demo', 3, 'r1', True)
+        >>> row["chapter"], row["seed"], row["run_id"], row["passed"], row["evidence"]
+        ('demo', 3, 'r1', True, 'solvable-model')
         """
         now = time.time()
-        return dict(verdict.to_record(), chapter=self.chapter, seed=self.seed, scale=self.scale,
-                    run_id=self.run_id, started=self.started, recorded=now,
-                    elapsed_s=round(now - self.started, 3))
+        return Record.from_verdict(verdict, chapter=self.chapter, seed=self.seed, scale=self.scale,
+                                   run_id=self.run_id, started=self.started, recorded=now,
+                                   elapsed_s=round(now - self.started, 3)).to_json()
 
     def _record(self, row: dict) -> None:
         folder = os.environ.get("LMTHEORY_RECORDS")
@@ -125,7 +152,7 @@ def _show(line: str, row: dict) -> None:
     The notebook's reader sees the same text line either way. The output is also marked as myst-nb "glue"
     (``metadata.scrapbook.name``, a key unique within the kernel): myst-nb still shows the text line, and
     hands the record to the book build whether the notebook was executed or taken from the execution cache,
-    where the book's ledger page (:mod:`lmtheory.sphinxext`) reads it.
+    where the book's ledger page (:mod:`lmtheory.book.sphinxext`) reads it.
     """
     if not _in_kernel():
         print(line)

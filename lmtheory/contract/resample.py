@@ -14,31 +14,9 @@ from __future__ import annotations
 import numpy as np
 
 from lmtheory import _validate
-from lmtheory.stats import Estimate
+from lmtheory.contract.stats import Estimate, jackknife, slope
 
-
-def jackknife(statistic, samples, *, axis: int = -1):
-    """Value and jackknife standard error of ``statistic(mean of samples over axis)``.
-
-    ``samples``: array with the seeds along ``axis`` (at least 3); ``statistic`` maps the seed mean (``samples``
-    with that axis removed) to a number or an array. Returns ``(value, stderr)`` where ``value = statistic(mean)``
-    and ``stderr = sqrt((S - 1)/S sum_s (stat_(-s) - mean_s stat_(-s))^2)`` over the ``S`` leave-one-out means.
-
-    >>> value, se = jackknife(lambda m: m, np.array([1.0, 2.0, 3.0, 4.0]))       # for the mean: the usual SE
-    >>> float(value), round(float(se), 6), round(float(np.std([1, 2, 3, 4], ddof=1) / 2), 6)
-    (2.5, 0.645497, 0.645497)
-    """
-    x = np.moveaxis(np.asarray(samples, dtype=float), axis, -1)
-    s = x.shape[-1]
-    if s < 3:
-        raise ValueError(f"jackknife needs at least 3 seeds along axis {axis}, got shape {np.shape(samples)}")
-    if not callable(statistic):
-        raise ValueError(f"statistic must be callable, got {statistic!r}")
-    total = x.sum(-1)
-    value = np.asarray(statistic(total / s), dtype=float)
-    leave = np.stack([np.asarray(statistic((total - x[..., i]) / (s - 1)), dtype=float) for i in range(s)])
-    stderr = np.sqrt((s - 1) / s * np.sum((leave - leave.mean(0)) ** 2, axis=0))
-    return value, stderr
+__all__ = ["jackknife", "seed_loglog_slope"]
 
 
 def seed_loglog_slope(x, samples) -> Estimate:
@@ -61,11 +39,4 @@ def seed_loglog_slope(x, samples) -> Estimate:
                          f"{ys.shape}")
     if np.any(ys.mean(1) <= 0):
         raise ValueError("the seed means of samples must be > 0 to take logarithms")
-    lx = np.log(xs) - np.log(xs).mean()
-
-    def slope(means):
-        ly = np.log(means)
-        return np.sum(lx * (ly - ly.mean())) / np.sum(lx**2)
-
-    value, stderr = jackknife(slope, ys, axis=1)
-    return Estimate(value, stderr, int(ys.shape[1]), "slope")
+    return slope(xs, ys.T, log=True, error="jackknife")

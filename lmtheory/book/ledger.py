@@ -1,21 +1,22 @@
 """The ledger of predictions: verdict records, validated, kept to one run, and rendered as rows.
 
 A *record* is the JSON object that :meth:`lmtheory.Run.check` writes for every verdict (pass or fail):
-``Verdict.to_record()`` plus ``chapter, seed, scale, run_id, started, recorded, elapsed_s``. Records reach
+a :class:`lmtheory.contract.check.Record` (the one owner of the format): the verdict's inputs and outcome, what it
+rests on (``evidence``) and which theory predicted it (``theory``), plus the run's identity. Records reach
 this module two ways:
 
 * from a folder of ``<chapter>.jsonl`` files (``LMTHEORY_RECORDS``; nbval runs and the seed audit), read by
   :func:`load_records`, which never mixes two runs: it keeps one ``run_id`` or refuses;
 * from an executed notebook's own outputs, where each verdict is displayed with its record attached under
   :data:`VERDICT_MIME` (:func:`from_notebook`), or from the myst-nb glue data that the book build extracts
-  from those outputs (:func:`from_glue`). The book's ledger page (:mod:`lmtheory.sphinxext`) uses these, so
+  from those outputs (:func:`from_glue`). The book's ledger page (:mod:`lmtheory.book.sphinxext`) uses these, so
   the page and the ledger always come from the same execution.
 
 Numbers are re-checked on the way in: :func:`reevaluate` recomputes every verdict from its recorded inputs
-with :func:`lmtheory.check.evaluate`, so a record with a ``nan``/``inf`` measurement is a failure with a
+with :func:`lmtheory.contract.check.evaluate`, so a record with a ``nan``/``inf`` measurement is a failure with a
 clear reason, never a pass and never a crash.
 
-``python -m lmtheory.ledger FOLDER [--run-id ID]`` prints a folder's ledger as a Markdown table.
+``python -m lmtheory.book.ledger FOLDER [--run-id ID]`` prints a folder's ledger as a Markdown table.
 """
 
 from __future__ import annotations
@@ -28,13 +29,16 @@ from collections import Counter
 
 import numpy as np
 
-from lmtheory.check import Tolerance, Verdict, _error_summary, _fmt, evaluate
-from lmtheory.config import GLUE_PREFIX, VERDICT_MIME
+import math
 
-REQUIRED = ("id", "statement", "reference", "predicted", "measured", "tolerance", "measured_kind", "passed",
-            "chapter", "run_id")
-COLUMNS = ("chapter", "check", "statement", "reference", "predicted", "measured", "error", "tolerance",
-           "verdict", "seed", "scale", "time_s")
+from lmtheory.contract.check import Record, Tolerance, Verdict, error_summary, evaluate, format_value
+from lmtheory.contract.config import GLUE_PREFIX, VERDICT_MIME
+
+REQUIRED = Record.required()
+COLUMNS = ("chapter", "check", "statement", "evidence", "theory", "reference", "predicted", "measured", "error",
+           "tolerance", "verdict", "seed", "scale", "time_s")
+EVIDENCE_LABELS = {"trained-network": "trained network", "random-network": "random network",
+                   "solvable-model": "solvable model"}
 
 
 def decode(value) -> np.ndarray:
@@ -52,27 +56,21 @@ def decode(value) -> np.ndarray:
 
 
 def validate(record, where: str = "record") -> dict:
-    """Check that ``record`` has every field of the contract; return it. Raises ValueError naming ``where``.
+    """Check that ``record`` is a valid :class:`~lmtheory.contract.check.Record`; return it (the dict).
 
-    >>> validate({"id": "x"}, "a.jsonl:3")
+    Raises ValueError naming ``where`` and the missing or malformed field.
+
+    >>> validate({"id": "x"}, "a.jsonl:3")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: a.jsonl:3: record lacks field(s) statement, reference, predicted, measured, tolerance, \
-measured_kind, passed, chapter, run_id
+    ValueError: a.jsonl:3: record lacks field(s) statement, reference, evidence, theory, ...
     """
-    if not isinstance(record, dict):
-        raise ValueError(f"{where}: a record must be a JSON object, got {type(record).__name__}")
-    missing = [k for k in REQUIRED if k not in record]
-    if missing:
-        raise ValueError(f"{where}: record lacks field(s) {', '.join(missing)}")
-    tol = record["tolerance"]
-    if not isinstance(tol, dict) or not {"kind", "value"} <= set(tol):
-        raise ValueError(f"{where}: record {record['id']!r} has a malformed tolerance {tol!r}")
+    Record.from_json(record, where)
     return record
 
 
 def tolerance_of(record: dict) -> Tolerance:
-    """The :class:`~lmtheory.check.Tolerance` of a record.
+    """The :class:`~lmtheory.contract.check.Tolerance` of a record.
 
     >>> tolerance_of({"tolerance": {"kind": "relative", "value": 0.05}}).describe()
     'rel 5%'
@@ -95,22 +93,35 @@ def reevaluate(record: dict, predicted=None):
     stderr = record.get("stderr")
     p = decode(record["predicted"]) if predicted is None else np.asarray(predicted, float)
     return evaluate(p, decode(record["measured"]), None if stderr is None else decode(stderr),
-                    tolerance_of(record))
+                    tolerance_of(record), dof_of(record), margin=record.get("margin"))
+
+
+def dof_of(record: dict) -> float:
+    """The degrees of freedom of a record's standard error (infinite when not recorded).
+
+    >>> dof_of({"dof": 15}), dof_of({"dof": "inf"}), dof_of({})
+    (15.0, inf, inf)
+    """
+    dof = record.get("dof")
+    return math.inf if dof is None else float(dof)
 
 
 def verdict_of(record: dict) -> Verdict:
-    """The :class:`~lmtheory.check.Verdict` of a record, with error and verdict recomputed from its inputs.
+    """The :class:`~lmtheory.contract.check.Verdict` of a record, with error and verdict recomputed from its inputs.
 
     >>> rec = {"id": "x", "statement": "s", "reference": "r", "predicted": 2.0, "measured": 2.1,
-    ...        "stderr": None, "tolerance": {"kind": "relative", "value": 0.1}, "measured_kind": "value"}
+    ...        "stderr": None, "tolerance": {"kind": "relative", "value": 0.1}, "measured_kind": "value",
+    ...        "evidence": "solvable-model"}
     >>> verdict_of(rec).line()
-    'PASS x: s | predicted 2, measured 2.1, error 5% (tolerance rel 10%) [r]'
+    'PASS x: s | predicted 2, measured 2.1, error 5% (tolerance rel 10%; solvable-model) [r]'
     """
     err, allowed, passed, reason = reevaluate(record)
     stderr = record.get("stderr")
-    return Verdict(record["id"], record["statement"], record["reference"], decode(record["predicted"]),
-                   decode(record["measured"]), None if stderr is None else decode(stderr), err, allowed,
-                   tolerance_of(record), record["measured_kind"], passed, reason)
+    return Verdict(record["id"], record["statement"], record["reference"], record.get("evidence", "?"),
+                   tuple(record.get("theory") or ()), decode(record["predicted"]), decode(record["measured"]),
+                   None if stderr is None else decode(stderr), dof_of(record), err, allowed, tolerance_of(record),
+                   record["measured_kind"], passed, reason, record.get("check_kind", "check"), record.get("pair"),
+                   record.get("margin"), record.get("alternative"))
 
 
 def read_jsonl(path) -> list[dict]:
@@ -218,11 +229,15 @@ def row(record: dict, *, time_s: float | None = None) -> dict[str, str]:
     ('FAIL: measured value is not finite (nan or inf)', 'nan', '1.5')
     """
     v = verdict_of(record)
-    meas = _fmt(v.measured) + ("" if v.stderr is None else f" ± {_fmt(v.stderr)}")
+    meas = format_value(v.measured) + ("" if v.stderr is None else f" ± {format_value(v.stderr)}")
     elapsed = time_s if time_s is not None else record.get("elapsed_s")
-    return {"chapter": record["chapter"], "check": v.id, "statement": v.statement, "reference": v.reference,
-            "predicted": _fmt(v.predicted), "measured": meas, "error": _error_summary(v),
-            "tolerance": v.tolerance.describe(), "verdict": "PASS" if v.passed else f"FAIL: {v.reason}",
+    breaks = v.check_kind == "breaks"
+    tol = f"misses by > {v.margin:g} × ({v.tolerance.describe(v.dof)})" if breaks else v.tolerance.describe(v.dof)
+    verdict = ("PASS" if v.passed else f"FAIL: {v.reason}") + (f" (breaks; pair {v.pair})" if breaks else "")
+    return {"chapter": record["chapter"], "check": v.id, "statement": v.statement,
+            "evidence": EVIDENCE_LABELS.get(v.evidence, v.evidence), "theory": ", ".join(v.theory),
+            "reference": v.reference, "predicted": format_value(v.predicted), "measured": meas,
+            "error": error_summary(v), "tolerance": tol, "verdict": verdict,
             "seed": str(record.get("seed", "?")), "scale": str(record.get("scale", "?")),
             "time_s": "?" if elapsed is None else f"{float(elapsed):.3g}"}
 
@@ -349,8 +364,8 @@ def to_markdown(records) -> str:
 
 
 def main(argv=None) -> int:
-    """``python -m lmtheory.ledger FOLDER [--run-id ID]``: print the ledger of a records folder."""
-    parser = argparse.ArgumentParser(prog="python -m lmtheory.ledger", description=main.__doc__)
+    """``python -m lmtheory.book.ledger FOLDER [--run-id ID]``: print the ledger of a records folder."""
+    parser = argparse.ArgumentParser(prog="python -m lmtheory.book.ledger", description=main.__doc__)
     parser.add_argument("folder", help="folder of <chapter>.jsonl records (LMTHEORY_RECORDS)")
     parser.add_argument("--run-id", default=None, help="keep only this run's records")
     args = parser.parse_args(argv)

@@ -21,7 +21,7 @@ import time
 
 import numpy as np
 
-from lmtheory.ledger import decode, load_records, markdown_table, reevaluate, text_table
+from lmtheory.book.ledger import decode, load_records, markdown_table, reevaluate, text_table
 
 SKIP_SEEDS = (0, 7, 2024)  # the seeds every author already tested; fresh seeds avoid them
 

@@ -1,7 +1,7 @@
 """Sphinx extension of the book: the ledger of predictions, built from the executed notebooks themselves.
 
 Every ``run.check`` in a notebook displays its verdict with the full record attached (MIME type
-:data:`lmtheory.config.VERDICT_MIME`; myst-nb renders the text line and ignores the record), marked as
+:data:`lmtheory.contract.config.VERDICT_MIME`; myst-nb renders the text line and ignores the record), marked as
 myst-nb glue. When Sphinx reads a notebook page, myst-nb executes it or takes its outputs from the execution
 cache, and extracts the glue of those outputs into ``jupyter_execute/<docname>.glue.json`` (for cached and
 fresh executions alike; the ``.ipynb`` copy written there lacks the outputs of a cached notebook). This
@@ -14,7 +14,7 @@ Stale outputs: the execution cache keys on the notebook's code cells only, not o
 reading, every notebook whose records started before the newest change of ``lmtheory``'s source (tooling
 such as this file excluded) is re-read, and in ``cache`` mode its out-of-date cache entries are dropped, so
 it is executed afresh. A chapter that still has no current records (see
-:func:`lmtheory.ledger.chapter_status`) is shown as such on the page and reported as a build warning; with
+:func:`lmtheory.book.ledger.chapter_status`) is shown as such on the page and reported as a build warning; with
 execution switched off (``make book-check``) the page says so and warns about nothing.
 
 Config values: ``lmtheory_ledger_pages`` (docnames that hold the directive; default ``["book/ledger"]``),
@@ -32,8 +32,8 @@ from docutils import nodes
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
-from lmtheory import ledger
-from lmtheory.config import GLUE_PREFIX
+from lmtheory.book import ledger
+from lmtheory.contract.config import GLUE_PREFIX
 
 logger = logging.getLogger(__name__)
 PACKAGE = pathlib.Path(__file__).resolve().parent

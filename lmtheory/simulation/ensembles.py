@@ -1,6 +1,6 @@
 """Ensembles of random networks at initialization: forward passes in pure ``jax.numpy`` and layer statistics.
 
-Convention (as in :mod:`lmtheory.models`): ``depth`` is the number of weight matrices; ``widths`` lists the layer
+Convention (as in :mod:`lmtheory.simulation.models`): ``depth`` is the number of weight matrices; ``widths`` lists the layer
 sizes ``(in_dim, n_1, ..., n_depth)``. Layer ``l`` computes the pre-activation
 ``h^l = sigma_w / sqrt(n_{l-1}) * W^l phi(h^{l-1}) + sigma_b * b^l`` (with ``phi(h^0) := x``), where every entry
 of ``W^l`` and ``b^l`` is an independent standard normal: weights of variance ``sigma_w^2 / fan_in`` and biases of
@@ -18,9 +18,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from lmtheory import _validate
-from lmtheory.models import ACTIVATIONS
-from lmtheory.resample import jackknife
-from lmtheory.stats import Estimate
+from lmtheory.simulation.models import ACTIVATIONS
+from lmtheory.contract.resample import jackknife
+from lmtheory.contract.stats import Estimate
 
 
 def _check_widths(widths, x):
@@ -50,7 +50,7 @@ def random_network_preactivations(key, x, widths, *, sigma_w, sigma_b, activatio
         widths: ``(in_dim, n_1, ..., n_depth)``; ``depth = len(widths) - 1`` weight matrices.
         sigma_w, sigma_b: weight and bias scales (``Var W = sigma_w^2 / fan_in``, ``Var b = sigma_b^2``); may be
             traced, e.g. vmapped over a grid (the same ``key`` then gives the same standard-normal draws).
-        activation: a name from :data:`lmtheory.models.ACTIVATIONS`.
+        activation: a name from :data:`lmtheory.simulation.models.ACTIVATIONS`.
 
     Returns a list of ``depth`` arrays, ``h^l`` of shape ``(n_inputs, widths[l])``. Runs of equal hidden widths
     are computed with ``lax.scan`` (one compiled layer).

@@ -101,7 +101,7 @@ def gradient_flow_rk4(loss: Callable, params, *, dt: float, steps: int, observe:
     Time is ``t = dt * steps``. The error is ``O(dt^4)`` per unit time on smooth stretches (gradient descent,
     the Euler method, is ``O(dt)``); the scheme is stable for ``dt * lambda_max(H) < 2.78``. Compiled with
     ``lax.scan`` like :func:`train` (same ``observe``/``every`` records); ``dt`` may be traced, so one can
-    ``vmap`` over step sizes. For adaptive high-accuracy solves see :mod:`lmtheory.flow`.
+    ``vmap`` over step sizes. For adaptive high-accuracy solves see :mod:`lmtheory.simulation.flow`.
 
     >>> import jax.numpy as jnp
     >>> p, hist = gradient_flow_rk4(lambda p: 0.5 * p**2, jnp.array(1.0), dt=0.1, steps=10, every=5)
@@ -136,7 +136,7 @@ def gradient_descent_sharpness(loss: Callable, params, *, lr: float, steps: int,
     """Full-batch gradient descent that records the loss and the sharpness ``lambda_max(H)`` every ``every`` steps.
 
     The sharpness is measured by power iteration on Hessian-vector products
-    (:func:`lmtheory.measure.sharpness`), warm-started from the previous record's eigenvector, so ``iters``
+    (:func:`lmtheory.simulation.measure.sharpness`), warm-started from the previous record's eigenvector, so ``iters``
     iterations per record suffice when records are close in time; the first record uses ``5 * iters`` from a
     random direction drawn with ``key``. ``lr`` may be traced (``vmap`` over learning rates). Returns
     ``(params, (losses, sharpnesses))`` with ``steps // every + 1`` records at times ``lr * every * k``.
@@ -148,7 +148,7 @@ def gradient_descent_sharpness(loss: Callable, params, *, lr: float, steps: int,
     >>> [round(float(v), 4) for v in lam]
     [4.0, 4.0, 4.0]
     """
-    from lmtheory import measure
+    from lmtheory.simulation import measure
 
     _validate.positive("lr", lr)
     _check_schedule(steps, every)

@@ -14,7 +14,8 @@ import numpy as np
 import optax
 from flax import nnx
 
-from lmtheory import _validate, models, train
+from lmtheory import _validate
+from lmtheory.simulation import models, train
 
 
 def parity_subsets(key, *, n_tasks: int, n_bits: int, k_sparse: int):

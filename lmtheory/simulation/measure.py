@@ -70,7 +70,7 @@ def neuron_masses(weights_in, weights_out):
     """Mass ``m_i = ||a_i|| ||w_i||`` of each hidden unit of a two-layer network (its output scale if homogeneous).
 
     ``weights_in``: (width, in_dim), rows ``w_i``; ``weights_out``: (out_dim, width), columns ``a_i`` (the
-    storage of :class:`lmtheory.models.MLP`). For ReLU units ``a_i ReLU(w_i . x)`` is 2-homogeneous in
+    storage of :class:`lmtheory.simulation.models.MLP`). For ReLU units ``a_i ReLU(w_i . x)`` is 2-homogeneous in
     ``(a_i, w_i)`` and ``m_i`` sets its size. Returns shape (width,).
 
     >>> import jax.numpy as jnp
@@ -125,7 +125,7 @@ def _flat_jacobian(apply, params, x, batch_size):
 def empirical_ntk(apply, params, x1, x2=None, *, batch_size: int | None = None):
     """Empirical neural tangent kernel ``Theta(x, x') = sum_p df(x)/dtheta_p df(x')/dtheta_p`` at ``params``.
 
-    ``apply(params, x)`` is a pure forward pass (:func:`lmtheory.models.functional`) returning (n,) or (n, k);
+    ``apply(params, x)`` is a pure forward pass (:func:`lmtheory.simulation.models.functional`) returning (n,) or (n, k);
     ``x1``: (n1, d), ``x2``: (n2, d) (default ``x1``). Returns (n1, n2) for one output, else (n1, n2, k, k).
     Computed from the explicit Jacobian (``jax.jacrev``), ``batch_size`` inputs at a time to bound memory
     (n k P numbers per batch); jit- and vmap-friendly. Units: f^2 per unit parameter^2. Reference: Jacot,
@@ -219,14 +219,14 @@ def loglog_slope_of_means(x, means):
     :func:`lmtheory.loglog_slope`, whose error comes from the scatter about the line, this error counts only
     the statistical noise, so a curved (pre-asymptotic) law is not mistaken for noise. Returns an Estimate.
 
-    >>> from lmtheory.stats import Estimate
+    >>> from lmtheory.contract.stats import Estimate
     >>> est = loglog_slope_of_means([1.0, 2.0, 4.0], Estimate([1.0, 0.5, 0.25], [0.01, 0.005, 0.0025], 10))
     >>> round(float(est.value), 6), round(float(est.stderr), 6)
     (-1.0, 0.010201)
     """
     import numpy as np
 
-    from lmtheory.stats import Estimate
+    from lmtheory.contract.stats import Estimate
 
     lx = np.log(_validate.positive_array("x", x))
     y = _validate.positive_array("means.value", means.value)

@@ -20,9 +20,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from lmtheory import _validate
-from lmtheory.models import ACTIVATIONS
-from lmtheory.resample import jackknife
-from lmtheory.stats import Estimate
+from lmtheory.simulation.models import ACTIVATIONS
+from lmtheory.contract.resample import jackknife
+from lmtheory.contract.stats import Estimate
 
 
 def layer_norms(key, *, width: int, depth: int, slope=0.0):
@@ -69,7 +69,7 @@ def kernel_flow_sample(key, *, width: int, depth: int, k1, sigma_w, sigma_b=0.0,
     (broadcast); its first layer has conditional variance ``k1`` (set by the input). All columns share the same
     standard-normal draws (common random numbers), so differences between them are measured precisely. Sampled
     from the exact law (module docstring). For one input and one activation this is the law that
-    :func:`lmtheory.ensembles.sample_layer_kernels` samples for ``P`` inputs; this version exists for the common
+    :func:`lmtheory.simulation.ensembles.sample_layer_kernels` samples for ``P`` inputs; this version exists for the common
     random numbers across activations and its ``O(width)`` cost per layer (no Cholesky factor).
 
     >>> k = kernel_flow_sample(jax.random.key(0), width=64, depth=5, k1=1.0, sigma_w=[1.0, 1.0],

@@ -167,7 +167,7 @@ def linear_regression_sampler(teacher, *, batch: int, noise: float, spectrum=Non
     ``x``: (batch, d) with ``E[x x^T] = diag(spectrum)`` (identity by default); ``y``: (batch,), ``eps ~ N(0,
     noise^2)``. ``inputs="gaussian"``: ``x ~ N(0, H)``. ``inputs="scale-mixture"``: ``x = sqrt(rho) H^{1/2} z``
     with ``rho ~ Exponential(1)`` per sample -- same covariance, but fourth moments twice the Gaussian ones
-    (``E rho^2 = 2``), heavier tails. Used with :func:`lmtheory.train.stochastic_train` (chapter sgd-temperature).
+    (``E rho^2 = 2``), heavier tails. Used with :func:`lmtheory.simulation.train.stochastic_train` (chapter sgd-temperature).
 
     >>> sample = linear_regression_sampler(jnp.ones(3), batch=4, noise=0.0)
     >>> x, y = sample(jax.random.key(0))

@@ -1,0 +1,1 @@
+"""book layer of lmtheory (see lmtheory/__init__.py)."""

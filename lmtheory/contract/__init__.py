@@ -1,0 +1,1 @@
+"""contract layer of lmtheory (see lmtheory/__init__.py)."""

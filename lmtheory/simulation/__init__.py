@@ -1,0 +1,1 @@
+"""simulation layer of lmtheory (see lmtheory/__init__.py)."""
