@@ -19,11 +19,13 @@ simulation code, flax, optax or seaborn, while the short names the notebooks use
 ``lmt.setup``, ``lmt.mean_se``, ``lmt.within_se`` ...
 
 >>> import lmtheory as lmt
+>>> from lmtheory.theory import linear_networks as dln
 >>> run = lmt.setup("demo", seed=0)
->>> v = lmt.check("demo-one", "one equals one", predicted=lmt.predict(float, 1.0), measured=1.0,
-...               tol=lmt.absolute(1e-12), evidence="solvable-model", reference="none", quiet=True)
->>> v.passed
-True
+>>> pred = run.predict(dln.rise_time, strength=1.0)              # ln 9 / s, recorded with its source
+>>> v = lmt.check("demo-rise", "rise time ln(9)/s", predicted=pred, measured=2.19722, tol=lmt.absolute(1e-5),
+...               evidence="solvable-model", reference="saxe2014exact", quiet=True)
+>>> v.passed, v.theory
+(True, ('lmtheory.theory.linear_networks.rise_time',))
 """
 
 from __future__ import annotations
