@@ -10,6 +10,7 @@ NOTEBOOKS := notebooks
 K ?= 5
 SEEDS ?=
 AUDIT_OUT ?= _build/audit
+RECORDS ?= _build/records/test
 
 export PYTHONHASHSEED := 0
 export JAX_PLATFORMS ?= cpu
@@ -40,10 +41,10 @@ unit: install
 	$(BIN)/python -m pytest -q tests lmtheory --doctest-modules
 
 notebooks: install
-	rm -rf _build/records/test
-	LMTHEORY_RECORDS=$(CURDIR)/_build/records/test LMTHEORY_RUN_ID=test-$(RUN_ID) \
+	rm -rf $(RECORDS)
+	LMTHEORY_RECORDS=$(abspath $(RECORDS)) LMTHEORY_RUN_ID=test-$(RUN_ID) \
 	  $(BIN)/python -m pytest -q --nbval-lax --nbval-cell-timeout=600 $(NOTEBOOKS)
-	$(BIN)/python -m lmtheory.book.audit falsifiability _build/records/test --run-id test-$(RUN_ID)
+	$(BIN)/python -m lmtheory.book.audit falsifiability $(RECORDS) --run-id test-$(RUN_ID)
 
 book-check: install
 	mkdir -p _build/noexec

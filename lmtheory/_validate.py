@@ -61,7 +61,7 @@ def positive_array(name: str, value):
 def one_of(name: str, value, allowed):
     """Return ``value`` if it is one of ``allowed``, else raise ``ValueError`` listing the choices."""
     if value not in allowed:
-        raise ValueError(f"{name} must be one of {sorted(allowed)}, got {value!r}")
+        raise ValueError(f"{name} must be one of {sorted(allowed, key=repr)}, got {value!r}")
     return value
 
 

@@ -16,6 +16,8 @@ from lmtheory.book.audit import seeds as sa
 
 def record(**over):
     rec = {"id": "demo-x", "statement": "s", "reference": "r", "predicted": 1.0, "measured": 1.0, "stderr": None,
+           "dof": "inf", "evidence": "solvable-model", "theory": ["lmtheory.theory.linear_networks.rise_time"],
+           "check_kind": "check", "pair": None, "margin": None, "alternative": None, "error": 0.0, "allowed": 0.02,
            "tolerance": {"kind": "relative", "value": 0.02}, "measured_kind": "value", "passed": True,
            "reason": "", "chapter": "demo", "seed": 0, "scale": "ci", "run_id": "run-1", "started": time.time()}
     rec.update(over)
@@ -24,7 +26,7 @@ def record(**over):
 
 def stderr_record(se, **tol):
     return record(measured_kind="mean", predicted=[2.0, 4.0], measured=[2.01, 3.99], stderr=[se, se],
-                  tolerance={"kind": "stderr", "value": 3, "rel_floor": 0.0, "abs_floor": 0.0, **tol})
+                  dof=15, tolerance={"kind": "stderr", "value": 5e-5, "rel_floor": 0.0, "abs_floor": 0.0, **tol})
 
 
 # ---- perturbations ----------------------------------------------------------------------------------------
@@ -43,14 +45,16 @@ def test_slopes_are_shifted_by_a_quarter_of_their_size():
 
 
 def test_zero_predictions():
-    # a zero element next to non-zero ones: shifted by 25% of the largest |predicted| of the check
-    (_, up), (_, down) = fa.perturbations(record(predicted=[0.0, 4.0], tolerance={"kind": "absolute", "value": 0.1}))
+    # a zero element with a named alternative: moved to +-alternative
+    (_, up), (_, down) = fa.perturbations(record(predicted=[0.0, 4.0], alternative=0.3,
+                                                 tolerance={"kind": "absolute", "value": 0.1}))
+    np.testing.assert_allclose(up, [0.3, 5.0])
+    np.testing.assert_allclose(down, [-0.3, 3.2])
+    # an old record without one: 25% of the largest |predicted|; every element zero: refused
+    (_, up), _ = fa.perturbations(record(predicted=[0.0, 4.0], tolerance={"kind": "absolute", "value": 0.1}))
     np.testing.assert_allclose(up, [1.0, 5.0])
-    np.testing.assert_allclose(down, [-1.0, 3.2])
-    # every element zero: shifted by 10 times its allowed error
-    (_, up), (_, down) = fa.perturbations(record(predicted=0.0, measured=1e-13,
-                                                 tolerance={"kind": "absolute", "value": 1e-10}))
-    assert (float(up), float(down)) == pytest.approx((1e-9, -1e-9))
+    with pytest.raises(ValueError, match="alternative"):
+        fa.perturbations(record(predicted=0.0, measured=1e-13, tolerance={"kind": "absolute", "value": 1e-10}))
 
 
 def test_non_finite_predictions_are_rejected():
@@ -73,7 +77,7 @@ def test_a_loose_tolerance_survives_with_its_reason():
 
 def test_a_noisy_measurement_survives_with_its_reason():
     out = fa.falsify(stderr_record(0.5))
-    assert not out.ok and "measured too noisy: 3 SE = 1.5" in out.reasons()[0]
+    assert not out.ok and "measured too noisy: 5.61 SE (α=5e-05, 15 dof) = 2.8" in out.reasons()[0]
     assert fa.falsify(stderr_record(0.01)).ok
 
 
@@ -83,10 +87,44 @@ def test_a_loose_floor_survives_with_its_reason():
 
 
 def test_zero_prediction_checks():
-    near_zero = record(predicted=[0.0, 4.0], measured=[0.001, 4.0], tolerance={"kind": "absolute", "value": 0.01})
-    assert fa.falsify(near_zero).ok and fa.falsify(near_zero).note == "zero: 25% of max|p|"
+    near_zero = record(predicted=[0.0, 4.0], measured=[0.001, 4.0], alternative=0.05,
+                       tolerance={"kind": "absolute", "value": 0.01})
+    assert fa.falsify(near_zero).ok and fa.falsify(near_zero).note == "zero: alternative"
+    zero = record(predicted=[0.0], measured=[0.001], alternative=0.05, tolerance={"kind": "absolute", "value": 0.01})
+    assert fa.falsify(zero).ok
+    assert not fa.falsify(dict(zero, alternative=0.005)).ok     # an alternative inside the tolerance survives
     identity = record(predicted=0.0, measured=1e-13, tolerance={"kind": "absolute", "value": 1e-10})
-    assert fa.falsify(identity).ok and fa.falsify(identity).note == "zero: 10×tol"
+    assert fa.falsify(identity).status == "INVALID"
+
+
+def breaks_record(**over):
+    rec = record(id="demo-breaks", predicted=1.0, measured=1.5, check_kind="breaks", pair="demo-x", margin=0.2,
+                 tolerance={"kind": "relative", "value": 0.05})
+    rec.update(over)
+    return rec
+
+
+def test_theory_breaks_records_need_a_real_margin_and_pair():
+    outcomes = fa.audit([record(), breaks_record()])
+    assert all(o.ok for o in outcomes) and outcomes[1].check_kind == "breaks"
+    out = fa.falsify(breaks_record(margin=0.08), {"demo-x"})                        # < 2 x 5%
+    assert out.status == "INVALID" and "vacuous margin" in out.problem
+    out = fa.falsify(breaks_record(), {"other"})
+    assert out.status == "INVALID" and "pair" in out.problem
+    out = fa.falsify(breaks_record(measured=1.1), {"demo-x"})                       # misses by 10% < 20%
+    assert out.status == "FAILS AS RECORDED"
+    se = breaks_record(stderr=0.01, dof=15, margin=11.0, tolerance={"kind": "stderr", "value": 5e-5})
+    assert "vacuous margin" in fa.falsify(se, {"demo-x"}).problem                    # 2 x 5.61 SE = 11.2
+
+
+def test_false_alarm_budget_is_the_sum_of_alpha_over_statistical_checks():
+    stat = stderr_record(0.01)
+    outcomes = fa.audit([stat, record()])
+    assert fa.false_alarm_rate(outcomes) == pytest.approx(5e-5) and fa.passes(outcomes)
+    many = fa.audit([dict(stat, id=f"s{i}") for i in range(201)])       # 201 x 5e-5 = 1.005% > 1%
+    assert all(o.ok for o in many) and not fa.passes(many)
+    assert "OVER BUDGET" in fa.report(many)
+    assert "designed false-alarm rate per full run: 0.005% (1 statistical checks" in fa.report(outcomes)
 
 
 @pytest.mark.parametrize("bad", ["nan", "inf", "-inf"])
@@ -106,6 +144,7 @@ def test_report_counts_and_lists_reasons():
     outcomes = fa.audit([record(), record(id="demo-loose", tolerance={"kind": "relative", "value": 0.5})])
     text = fa.report(outcomes)
     assert text.splitlines()[-1] == "1/2 checks fail under perturbation"
+    assert "designed false-alarm rate per full run: 0% (0 statistical checks" in text
     assert "demo demo-loose: survives ×1.25: tolerance too loose" in text
     with pytest.raises(ValueError, match="no records"):
         fa.audit([])

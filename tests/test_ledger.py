@@ -11,14 +11,20 @@ import pytest
 
 import lmtheory as lmt
 from lmtheory.contract import config
+from lmtheory.theory import linear_networks as dln
+
+TWO = lmt.predict(dln.rise_time, strength=0.5 * 2.1972245773362196)    # a recorded prediction of 2.0
 from lmtheory.book import ledger, sphinxext
 
 
 def record(**over):
-    """A valid passing record (a seed mean checked within 3 SE); override any field."""
+    """A valid passing record (a seed mean of 16 seeds checked at the default alpha); override any field."""
     rec = {"id": "demo-x", "statement": "x is one", "reference": "saxe2014exact", "predicted": [1.0, 2.0],
-           "measured": [1.01, 1.99], "stderr": [0.01, 0.01], "error": [0.01, 0.01], "allowed": [0.03, 0.03],
-           "tolerance": {"kind": "stderr", "value": 3, "rel_floor": 0.0, "abs_floor": 0.0},
+           "measured": [1.01, 1.99], "stderr": [0.01, 0.01], "dof": 15, "error": [0.01, 0.01],
+           "allowed": [0.056, 0.056], "evidence": "trained-network",
+           "theory": ["lmtheory.theory.linear_networks.rise_time"],
+           "tolerance": {"kind": "stderr", "value": 5e-5, "rel_floor": 0.0, "abs_floor": 0.0},
+           "check_kind": "check", "pair": None, "margin": None, "alternative": None,
            "measured_kind": "mean", "passed": True, "reason": "", "chapter": "demo", "seed": 0, "scale": "ci",
            "run_id": "run-1", "started": time.time(), "recorded": time.time(), "elapsed_s": 1.5}
     rec.update(over)
@@ -77,10 +83,11 @@ def test_run_check_records_pass_and_fail_in_one_run(tmp_path, monkeypatch):
     monkeypatch.setenv("LMTHEORY_RECORDS", str(tmp_path))
     monkeypatch.setenv("LMTHEORY_RUN_ID", "r-42")
     run = lmt.setup("demo", seed=3)
-    run.check("demo-ok", "two is two", predicted=2.0, measured=2.0, tol=lmt.absolute(1e-9), reference="none")
+    run.check("demo-ok", "two is two", predicted=TWO, measured=2.0, tol=lmt.absolute(1e-9),
+              evidence="solvable-model", reference="none")
     with pytest.raises(lmt.PredictionFailed):
-        run.check("demo-bad", "two is three", predicted=2.0, measured=3.0, tol=lmt.relative(0.1),
-                  reference="none")
+        run.check("demo-bad", "two is three", predicted=TWO, measured=3.0, tol=lmt.relative(0.1),
+                  evidence="trained-network", reference="none")
     recs = ledger.load_records(tmp_path)
     assert [(r["id"], r["passed"], r["run_id"], r["seed"]) for r in recs] == [
         ("demo-ok", True, "r-42", 3), ("demo-bad", False, "r-42", 3)]
@@ -106,8 +113,8 @@ def test_non_finite_measurement_is_a_clear_failure(bad):
 def test_non_finite_measurement_through_run_check(tmp_path, monkeypatch):
     monkeypatch.setenv("LMTHEORY_RECORDS", str(tmp_path))
     with pytest.raises(lmt.PredictionFailed, match="not finite"):
-        lmt.setup("demo").check("demo-nan", "finite", predicted=1.0, measured=float("nan"),
-                                tol=lmt.relative(0.1), reference="none")
+        lmt.setup("demo").check("demo-nan", "finite", predicted=TWO, measured=float("nan"),
+                                tol=lmt.relative(0.1), evidence="random-network", reference="none")
     (rec,) = ledger.load_records(tmp_path)
     assert rec["measured"] == "nan" and rec["passed"] is False
     assert "FAIL: measured value is not finite" in ledger.to_markdown([rec])
@@ -117,7 +124,8 @@ def test_non_finite_measurement_through_run_check(tmp_path, monkeypatch):
 
 def test_row_and_markdown():
     r = ledger.row(record(), time_s=12.345)
-    assert r["verdict"] == "PASS" and r["tolerance"] == "3 SE" and r["time_s"] == "12.3"
+    assert r["verdict"] == "PASS" and r["tolerance"] == "5.61 SE (α=5e-05, 15 dof)" and r["time_s"] == "12.3"
+    assert r["evidence"] == "trained network" and r["theory"] == "lmtheory.theory.linear_networks.rise_time"
     assert r["measured"] == "[1.01, 1.99] ± [0.01, 0.01]" and r["error"].endswith("SE")
     md = ledger.to_markdown([record(), record(id="demo-y", statement="a | b")])
     assert md.startswith("**2 checks: 2 passed, 0 failed** (run run-1)")
@@ -156,8 +164,8 @@ def test_run_check_in_a_kernel_displays_the_record(monkeypatch):
     shown = []
     monkeypatch.setattr(config, "_in_kernel", lambda: True)
     monkeypatch.setattr("IPython.display.display", lambda data, **kw: shown.append((data, kw)))
-    lmt.setup("demo", seed=1).check("demo-k", "one", predicted=1.0, measured=1.0, tol=lmt.absolute(1e-9),
-                                    reference="none")
+    lmt.setup("demo", seed=1).check("demo-k", "two", predicted=TWO, measured=2.0, tol=lmt.absolute(1e-9),
+                                    evidence="solvable-model", reference="none")
     (data, kw), = shown
     assert data["text/plain"].startswith("PASS demo-k") and data[config.VERDICT_MIME]["seed"] == 1
     assert kw["raw"] and kw["metadata"]["scrapbook"]["name"].startswith(config.GLUE_PREFIX)
@@ -165,8 +173,8 @@ def test_run_check_in_a_kernel_displays_the_record(monkeypatch):
 
 
 def test_plain_python_only_prints(capsys):
-    lmt.setup("demo").check("demo-p", "one", predicted=1.0, measured=1.0, tol=lmt.absolute(1e-9),
-                            reference="none")
+    lmt.setup("demo").check("demo-p", "two", predicted=TWO, measured=2.0, tol=lmt.absolute(1e-9),
+                            evidence="solvable-model", reference="none")
     assert capsys.readouterr().out.startswith("PASS demo-p")
 
 
@@ -248,6 +256,8 @@ def test_ledger_page_in_a_sphinx_build(tmp_path):
     html = (tmp_path / "html" / "ledger.html").read_text()
     assert "Totals: 2 checks in 3 chapters (1 with a complete, current ledger): 1 passed, 1 failed." in html
     assert "a-one" in html and "PASS" in html
+    assert "Evidence" in html and "trained network" in html and "lmtheory-ledger-evidence" in html
+    assert "lmtheory.theory.linear_networks.rise_time" in html          # the theory column
     assert "FAIL: measured value is not finite (nan or inf)" in html
     assert "missing: executed, but its outputs carry no verdict records" in html
     log = warnings.getvalue()

@@ -38,9 +38,9 @@ from lmtheory.contract.config import GLUE_PREFIX
 logger = logging.getLogger(__name__)
 PACKAGE = pathlib.Path(__file__).resolve().parent
 TOOLING = ("sphinxext.py", "ledger.py", "audit")  # build tooling: changing it changes no measurement
-HEADERS = ("Chapter", "Check", "Statement", "Reference", "Predicted", "Measured", "Error", "Tolerance",
-           "Verdict", "Run")
-WIDTHS = (12, 10, 22, 9, 10, 12, 7, 8, 6, 10)
+HEADERS = ("Chapter", "Check", "Statement", "Evidence", "Theory", "Reference", "Predicted", "Measured", "Error",
+           "Tolerance", "Verdict", "Run")
+WIDTHS = (10, 9, 18, 7, 12, 8, 8, 10, 6, 8, 6, 9)
 
 
 def newest_source(package=PACKAGE) -> float:
@@ -206,7 +206,7 @@ class LedgerDirective(SphinxDirective):
             if ch["status"] in ledger.PROBLEMS:
                 logger.warning(f"ledger of predictions: {ch['docname']}: {ch['message']}",
                                location=ch["docname"])
-        out = [self._summary(report)]
+        out = [self._summary(report), self._evidence_table(report)]
         for part in dict.fromkeys(ch["part"] for ch in report):
             out += [nodes.rubric("", part), self._table([ch for ch in report if ch["part"] == part])]
         return out
@@ -225,6 +225,29 @@ class LedgerDirective(SphinxDirective):
             text += (f" {len(problems)} chapter(s) need attention "
                      f"({', '.join(f'{n} {k}' for k, n in Counter(problems).items())}): see their rows.")
         return nodes.paragraph("", "", nodes.strong("", text), classes=["lmtheory-ledger-totals"])
+
+    def _evidence_table(self, report) -> nodes.table:
+        """Counts of checks per part and evidence class (and of theory-breaks checks), from this build's records."""
+        counts = evidence_counts(report)
+        heads = ["Part", *ledger.EVIDENCE_LABELS.values(), "theory breaks", "all"]
+        table = nodes.table(classes=["lmtheory-ledger-evidence"])
+        group = nodes.tgroup(cols=len(heads))
+        table += group
+        group.extend(nodes.colspec(colwidth=1) for _ in heads)
+        group += nodes.thead("", _row([[nodes.Text(h)] for h in heads]))
+        body = nodes.tbody()
+        group += body
+        for part, row in counts.items():
+            body += _row([[nodes.Text(part)], *([nodes.Text(str(row[k]))] for k in [*ledger.EVIDENCE_LABELS,
+                                                                                     "breaks", "all"])])
+        return table
+
+    def _theory(self, paths: str) -> list[nodes.Node]:
+        """Each theory path as a cross-reference to its entry in the API reference."""
+        out: list[nodes.Node] = []
+        for i, path in enumerate(p for p in paths.split(", ") if p):
+            out += ([nodes.Text(", ")] if i else []) + self._inline(f"{{py:func}}`{path}`")
+        return out
 
     def _inline(self, text: str) -> list[nodes.Node]:
         children, messages = self.state.inline_text(text, self.lineno)
@@ -257,14 +280,32 @@ class LedgerDirective(SphinxDirective):
         rows = []
         for i, rec in enumerate(ch["records"]):
             r = ledger.row(rec, time_s=(ch["executed"] or {}).get("runtime"))
-            cells = [[nodes.literal("", r["check"])], [nodes.Text(r["statement"])],
-                     self._reference(r["reference"]),
+            cells = [[nodes.literal("", r["check"])], [nodes.Text(r["statement"])], [nodes.Text(r["evidence"])],
+                     self._theory(r["theory"]), self._reference(r["reference"]),
                      *([nodes.Text(r[k])] for k in ("predicted", "measured", "error", "tolerance")),
                      [nodes.strong("", r["verdict"])]]
             if i == 0:
                 cells = [link] + cells + [[nodes.Text(_run_text(rec, r, ch))]]
             rows.append(_row(cells, rowspan=len(ch["records"]) - 1 if i == 0 else 0))
         return rows
+
+
+def evidence_counts(report) -> dict:
+    """``{part: {evidence class: n, "breaks": n, "all": n}}`` over the records of an :func:`assess` report.
+
+    >>> rep = [{"part": "Part I", "records": [{"evidence": "trained-network", "check_kind": "check"},
+    ...                                       {"evidence": "solvable-model", "check_kind": "breaks"}]}]
+    >>> evidence_counts(rep)["Part I"]
+    {'trained-network': 1, 'random-network': 0, 'solvable-model': 1, 'breaks': 1, 'all': 2}
+    """
+    out: dict = {}
+    for ch in report:
+        row = out.setdefault(ch["part"], {**{k: 0 for k in ledger.EVIDENCE_LABELS}, "breaks": 0, "all": 0})
+        for rec in ch["records"]:
+            row[rec.get("evidence")] = row.get(rec.get("evidence"), 0) + 1
+            row["breaks"] += rec.get("check_kind") == "breaks"
+            row["all"] += 1
+    return out
 
 
 def _run_text(rec: dict, r: dict, ch: dict) -> str:
