@@ -159,11 +159,37 @@ def _check_summary(notebook: str, cid: str, by_seed: dict, seeds) -> dict:
         failed += [] if ok else [seed]
         ratios.append(float(np.nanmax(np.where(np.isfinite(err), err / np.maximum(allowed, 1e-300), np.inf))))
     first = next(iter(by_seed.values()))
-    return {"notebook": notebook, "chapter": first["chapter"], "id": cid, "statement": first["statement"],
+    return {"mean_pull": mean_pull(list(by_seed.values())), "notebook": notebook, "chapter": first["chapter"], "id": cid, "statement": first["statement"],
             "passed": passed, "k": len(seeds), "failed_seeds": failed,
             "missing_seeds": [s for s in seeds if s not in by_seed],
             "measured": _stats([decode(r["measured"]) for r in by_seed.values()]),
             "worst_error_over_allowed": max(ratios) if ratios else None}
+
+
+def mean_pull(records) -> float | None:
+    """The mean over seeds of the signed error in standard errors, ``(measured - predicted) / SE``, of the
+    element where its size is largest; ``None`` for a check without standard errors or with fewer than 2 seeds.
+
+    Over K seeds an unbiased check has a mean pull of about ``N(0, 1/K)``; a size above ``3/sqrt(K)`` is a
+    systematic bias to explain (issue "Any seed passes").
+
+    >>> recs = [{"predicted": [1.0, 2.0], "measured": [1.1, 2.0 + d], "stderr": [0.1, 0.1]} for d in (0.1, -0.1)]
+    >>> mean_pull(recs)
+    1.0
+    """
+    pulls = []
+    for rec in records:
+        if rec.get("stderr") is None or rec.get("check_kind", "check") != "check":
+            return None
+        p, m, se = (np.asarray(decode(rec[k]), float) for k in ("predicted", "measured", "stderr"))
+        pulls.append(np.broadcast_to((m - p) / np.where(se > 0, se, np.nan), np.broadcast(p, m).shape))
+    if len(pulls) < 2:
+        return None
+    try:
+        mean = np.nanmean(np.stack(pulls), axis=0).ravel()
+    except ValueError:
+        return None
+    return None if not np.any(np.isfinite(mean)) else round(float(mean[np.nanargmax(np.abs(mean))]), 3)
 
 
 def summarize(runs, seeds) -> dict:
@@ -214,16 +240,28 @@ def spread_text(measured: dict) -> str:
 
 def _tables(report: dict):
     head_c = ["chapter", "check", "seeds passed", "failed seeds", "measured over seeds",
-              "worst error/allowed"]
+              "worst error/allowed", "mean pull (SE)"]
     rows_c = [[c["chapter"], c["id"], f"{c['passed']}/{c['k']}", ", ".join(map(str, c["failed_seeds"]
                + c["missing_seeds"])) or "-", spread_text(c["measured"]),
-               "-" if c["worst_error_over_allowed"] is None else f"{c['worst_error_over_allowed']:.2f}"]
+               "-" if c["worst_error_over_allowed"] is None else f"{c['worst_error_over_allowed']:.2f}",
+               _pull_text(c.get("mean_pull"), report["k"])]
               for c in report["checks"]]
     head_n = ["notebook", "mean s", "max s", "errors"]
     rows_n = [[n["notebook"], f"{n['mean_seconds']:.1f}", f"{n['max_seconds']:.1f}",
                "; ".join(f"seed {s}: {e}" for s, e in n["errors"].items()) or "-"]
               for n in report["notebooks"]]
     return (head_c, rows_c), (head_n, rows_n)
+
+
+def _pull_text(pull, k: int) -> str:
+    """The mean pull, flagged ``BIAS?`` when its size exceeds ``3/sqrt(K)``.
+
+    >>> _pull_text(1.2, 9), _pull_text(0.5, 9), _pull_text(None, 9)
+    ('+1.20 BIAS?', '+0.50', '-')
+    """
+    if pull is None:
+        return "-"
+    return f"{pull:+.2f}" + (" BIAS?" if k > 1 and abs(pull) > 3 / np.sqrt(k) else "")
 
 
 def _verdict(report: dict) -> str:
