@@ -14,8 +14,12 @@ RECORDS ?= _build/records/test
 
 export PYTHONHASHSEED := 0
 export JAX_PLATFORMS ?= cpu
+# A persistent XLA compilation cache: a rerun (make test after make book, a reader re-running a chapter) does
+# not pay compilation again. Keyed by XLA on the program and its flags, so it cannot change a result.
+export JAX_COMPILATION_CACHE_DIR ?= $(CURDIR)/_build/jax-cache
+export JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS ?= 0.2
 
-.PHONY: install book test unit notebooks book-check audit lock clean
+.PHONY: install book test unit notebooks book-check audit bench lock clean
 
 install: $(STAMP)
 
@@ -43,6 +47,7 @@ unit: install
 notebooks: install
 	rm -rf $(RECORDS)
 	LMTHEORY_RECORDS=$(abspath $(RECORDS)) LMTHEORY_RUN_ID=test-$(RUN_ID) \
+	  LMTHEORY_TIMINGS=$(abspath $(RECORDS))/timings.json LMTHEORY_COMPILE_LOG=$(abspath $(RECORDS))/compile.json \
 	  $(BIN)/python -m pytest -q --nbval-lax --nbval-cell-timeout=600 $(NOTEBOOKS)
 	$(BIN)/python -m lmtheory.book.audit falsifiability $(RECORDS) --run-id test-$(RUN_ID)
 
@@ -56,6 +61,17 @@ book-check: install
 # per check how many seeds passed and the spread of the measurements; writes $(AUDIT_OUT)/report.{json,md}.
 audit: install
 	$(BIN)/python -m lmtheory.book.audit seeds $(NOTEBOOKS) --k $(K) $(if $(SEEDS),--seeds $(SEEDS)) --out $(AUDIT_OUT)
+
+# How close the simulations run to this machine's limit (not in CI): kernel benches as ratios against the same
+# machine, each notebook's time split into compilation and execution (cold JAX cache), and `make book` with a
+# warm execution cache. Writes _build/bench/bench.{md,json}.
+bench: install
+	rm -rf _build/bench
+	JAX_COMPILATION_CACHE_DIR= $(MAKE) --no-print-directory notebooks RECORDS=_build/bench/records
+	$(MAKE) --no-print-directory book > /dev/null
+	start=$$(date +%s.%N); $(MAKE) --no-print-directory book > /dev/null; end=$$(date +%s.%N); \
+	  $(BIN)/python -m lmtheory.book.bench --records _build/bench/records \
+	    --book-seconds $$($(BIN)/python -c "print($$end - $$start)") --out _build/bench
 
 # Refresh constraints.txt from the current environment (after a deliberate upgrade; then run `make test`).
 lock: install

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import collections
+import json
+import os
+import pathlib
 
 _NOTEBOOK_TIMES: dict[str, float] = collections.defaultdict(float)
 
@@ -21,3 +24,7 @@ def pytest_terminal_summary(terminalreporter):
         flag = "  <-- over the 60 s budget" if seconds > 60 else ""
         terminalreporter.write_line(f"{seconds:8.1f}  {path}{flag}")
     terminalreporter.write_line(f"{sum(_NOTEBOOK_TIMES.values()):8.1f}  total")
+    target = os.environ.get("LMTHEORY_TIMINGS", "").strip()       # for `make bench`
+    if target:
+        pathlib.Path(target).parent.mkdir(parents=True, exist_ok=True)
+        pathlib.Path(target).write_text(json.dumps(dict(_NOTEBOOK_TIMES), indent=1))

@@ -5,10 +5,12 @@
 
 Environment variables
 ---------------------
-``LMTHEORY_SEED``     integer seed that replaces every notebook's default seed.
-``LMTHEORY_SCALE``    ``ci`` (default: each chapter <= 60 s on a 2-core CPU) or ``full`` (bigger, for a GPU).
-``LMTHEORY_RECORDS``  folder; when set, every verdict is appended as a JSON line to ``<folder>/<chapter>.jsonl``.
-``LMTHEORY_RUN_ID``   label shared by all notebooks of one build/test run (defaults to a fresh random id).
+* ``LMTHEORY_SEED``     integer seed that replaces every notebook's default seed.
+* ``LMTHEORY_SCALE``    ``ci`` (default: each chapter <= 60 s on a 2-core CPU) or ``full`` (bigger, for a GPU).
+* ``LMTHEORY_RECORDS``  folder; when set, every verdict is appended as a JSON line to ``<folder>/<chapter>.jsonl``.
+* ``LMTHEORY_RUN_ID``   label shared by all notebooks of one build/test run (defaults to a fresh random id).
+``LMTHEORY_COMPILE_LOG``  JSON file; when set, the seconds this chapter spends compiling JAX programs are kept
+                      there under its name (read by ``make bench`` to split a notebook's time).
 
 Inside a Jupyter kernel every verdict is also displayed with its record attached (MIME type
 :data:`VERDICT_MIME`), so an executed notebook carries its own records; the book's ledger page is built
@@ -177,7 +179,34 @@ def setup(chapter: str, *, seed: int = 0) -> Run:
     if scale not in SCALES:
         raise ValueError(f"LMTHEORY_SCALE must be one of {SCALES}, got {scale!r}")
     run_id = os.environ.get("LMTHEORY_RUN_ID", "").strip() or uuid.uuid4().hex[:12]
+    if os.environ.get("LMTHEORY_COMPILE_LOG", "").strip():
+        _log_compilation(chapter, pathlib.Path(os.environ["LMTHEORY_COMPILE_LOG"].strip()))
     return Run(chapter, seed, scale, run_id)
+
+
+_COMPILE_EVENTS = ("/jax/core/compile/jaxpr_trace_duration", "/jax/core/compile/jaxpr_to_mlir_module_duration",
+                   "/jax/core/compile/backend_compile_duration")
+_COMPILE_LOG: dict = {}
+
+
+def _log_compilation(chapter: str, path: pathlib.Path) -> None:
+    """Add up JAX's compilation-duration events of this process under ``chapter`` in the JSON file ``path``."""
+    first = not _COMPILE_LOG
+    _COMPILE_LOG.update(chapter=chapter, path=path, seconds=0.0)
+    if not first:
+        return
+
+    def listener(name, seconds, **_):
+        if name not in _COMPILE_EVENTS:
+            return
+        _COMPILE_LOG["seconds"] += seconds
+        log = _COMPILE_LOG["path"]
+        data = json.loads(log.read_text()) if log.exists() else {}
+        data[_COMPILE_LOG["chapter"]] = round(_COMPILE_LOG["seconds"], 3)
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text(json.dumps(data, indent=1))
+
+    jax.monitoring.register_event_duration_secs_listener(listener)
 
 
 def progress(iterable, *, desc: str = "", **kwargs):
