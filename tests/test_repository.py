@@ -63,3 +63,36 @@ def test_constraints_pin_every_direct_dependency():
     for extra in project["optional-dependencies"].values():
         direct |= {_name(r) for r in extra}
     assert direct <= pins, f"not pinned in constraints.txt: {direct - pins}"
+
+
+def _code(nb) -> str:
+    return "\n".join("".join(c["source"]) for c in json.loads(nb.read_text())["cells"] if c["cell_type"] == "code")
+
+
+def _calls(code: str, name: str) -> list[str]:
+    """The argument text of every call ``name(...)`` in ``code`` (balanced parentheses)."""
+    out, start = [], 0
+    while (i := code.find(name + "(", start)) >= 0:
+        depth, j = 0, i + len(name)
+        for j in range(i + len(name), len(code)):
+            depth += {"(": 1, ")": -1}.get(code[j], 0)
+            if depth == 0:
+                break
+        out.append(code[i + len(name) + 1:j])
+        start = j
+    return out
+
+
+def test_every_check_says_what_it_rests_on_and_uses_a_recorded_prediction():
+    """Static belt to the contract's braces: evidence= in every check, no hand-built Estimates."""
+    for nb in NOTEBOOKS:
+        code = _code(nb)
+        rel = nb.relative_to(ROOT)
+        for call in _calls(code, "run.check") + _calls(code, "run.check_breaks"):
+            assert "evidence=" in call, f"{rel}: a check without evidence=: run.check({call[:60]}...)"
+        assert "lmt.Estimate(" not in code, f"{rel} builds an lmt.Estimate by hand (use mean_se/slope/stack/map)"
+        assert "run.predict(" in code or "lmt.predict(" in code, f"{rel} makes no recorded prediction"
+
+
+def test_some_chapter_checks_where_its_theory_breaks():
+    assert any("run.check_breaks(" in _code(nb) for nb in NOTEBOOKS), "no chapter uses run.check_breaks"
