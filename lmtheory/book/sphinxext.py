@@ -37,7 +37,8 @@ from lmtheory.contract.config import GLUE_PREFIX
 
 logger = logging.getLogger(__name__)
 PACKAGE = pathlib.Path(__file__).resolve().parent
-TOOLING = ("sphinxext.py", "ledger.py", "audit")  # build tooling: changing it changes no measurement
+# build tooling: changing it changes no measurement
+TOOLING = ("sphinxext.py", "ledger.py", "reference.py", "bench.py", "audit")
 HEADERS = ("Chapter", "Check", "Statement", "Evidence", "Theory", "Reference", "Predicted", "Measured", "Error",
            "Tolerance", "Verdict", "Run")
 WIDTHS = (10, 9, 18, 7, 12, 8, 8, 10, 6, 8, 6, 9)

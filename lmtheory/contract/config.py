@@ -9,8 +9,8 @@ Environment variables
 * ``LMTHEORY_SCALE``    ``ci`` (default: each chapter <= 60 s on a 2-core CPU) or ``full`` (bigger, for a GPU).
 * ``LMTHEORY_RECORDS``  folder; when set, every verdict is appended as a JSON line to ``<folder>/<chapter>.jsonl``.
 * ``LMTHEORY_RUN_ID``   label shared by all notebooks of one build/test run (defaults to a fresh random id).
-``LMTHEORY_COMPILE_LOG``  JSON file; when set, the seconds this chapter spends compiling JAX programs are kept
-                      there under its name (read by ``make bench`` to split a notebook's time).
+* ``LMTHEORY_COMPILE_LOG``  JSON file; when set, the seconds this chapter spends compiling JAX programs are kept
+  there under its name (read by ``make bench`` to split a notebook's time).
 
 Inside a Jupyter kernel every verdict is also displayed with its record attached (MIME type
 :data:`VERDICT_MIME`), so an executed notebook carries its own records; the book's ledger page is built

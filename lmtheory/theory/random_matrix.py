@@ -4,7 +4,7 @@ Set-up and units. ``W`` is an ``n x m`` matrix (``rows = n``, ``cols = m``) with
 variance ``variance = sigma^2``; its *aspect ratio* is ``ratio = q = m / n``. The eigenvalues of the ``m x m``
 matrix ``S = W^T W / n`` follow, as ``n, m -> infinity`` at fixed ``q``, the Marchenko-Pastur law with
 
-    density  rho(x) = sqrt((x_+ - x)(x - x_-)) / (2 pi q sigma^2 x)   on   x_+- = sigma^2 (1 +- sqrt(q))^2,
+    ``density  rho(x) = sqrt((x_+ - x)(x - x_-)) / (2 pi q sigma^2 x)   on   x_+- = sigma^2 (1 +- sqrt(q))^2``,
 
 plus an atom of mass ``1 - 1/q`` at zero when ``q > 1``. Eigenvalues are in units of ``sigma^2``.
 The same law, with ``q = gamma = p / n``, describes the sample covariance ``X^T X / n`` of ``n`` isotropic samples in
@@ -211,3 +211,20 @@ def trained_spikes(strengths, *, lr: float, steps: int, rows: int, scale: float 
     sigma = float(_validate.positive("scale", scale))
     a = (1.0 - lr) ** steps
     return (1.0 - a) * s / (a * sigma * np.sqrt(n)), float(a * sigma)
+
+
+def outlier_count(theta, *, ratio: float) -> int:
+    """Number of eigenvalues of ``W^T W / n`` that leave the Marchenko-Pastur bulk: spikes with ``theta > q^{1/4}``.
+
+    ``theta``: the strengths of a finite-rank signal with orthogonal directions (units of the noise std, as in
+    :func:`spike_outlier`). Each such spike acts independently and pulls out one eigenvalue iff it is above the
+    BBP threshold :func:`bbp_threshold` (Benaych-Georges & Nadakuditi 2012); weaker ones stay hidden in the bulk.
+    Exact as ``n -> infinity``; at finite size a spike within ``O(n^{-1/3})`` of the threshold is ambiguous.
+
+    >>> outlier_count([0.5, 0.9, 2.0], ratio=0.5)          # threshold 0.5^(1/4) = 0.841
+    2
+    """
+    t = np.asarray(theta, float)
+    if t.ndim > 1 or not np.all(np.isfinite(t)) or np.any(t < 0):
+        raise ValueError(f"theta must be a finite, non-negative number or 1-D array, got {theta!r}")
+    return int(np.sum(t > bbp_threshold(ratio=ratio)))
