@@ -32,15 +32,13 @@ from __future__ import annotations
 import numpy as np
 
 from lmtheory import _validate
-from lmtheory.theory import meanfield
+from lmtheory.theory import activations, meanfield
 
-_SQRT_PI = np.sqrt(np.pi)
-TAYLOR = {  # (sigma_0, ..., sigma_5), sigma_k = k-th derivative of phi at 0
-    "tanh": (0.0, 1.0, 0.0, -2.0, 0.0, 16.0),
-    "erf": (0.0, 2 / _SQRT_PI, 0.0, -4 / _SQRT_PI, 0.0, 24 / _SQRT_PI),
-    "sin": (0.0, 1.0, 0.0, -1.0, 0.0, 1.0),
-}
-SCALE_INVARIANT = {"relu": (1.0, 0.0), "linear": (1.0, 1.0)}  # (a_+, a_-): phi(z) = a_+ z (z>0), a_- z (z<0)
+# From the activation registry (lmtheory.theory.activations):
+# (sigma_0, ..., sigma_5), sigma_k = k-th derivative of phi at 0, for the analytic, non-scale-invariant activations
+TAYLOR = {name: activations.get(name).taylor for name in activations.names(taylor=True, scale_invariant=False)}
+# (a_+, a_-): phi(z) = a_+ z (z > 0), a_- z (z < 0)
+SCALE_INVARIANT = {name: activations.get(name).slopes for name in activations.names(scale_invariant=True)}
 CLASSES = ("scale-invariant", "K*=0", "half-stable")
 
 
@@ -174,3 +172,55 @@ def relaxation_rate(*, activation: str = "tanh", sigma_w: float, sigma_b: float 
     k_star = meanfield.q_fixed_point(sigma_w=sigma_w, sigma_b=sigma_b, activation=activation)
     return float(np.log(susceptibilities(k_star, activation=activation, sigma_w=sigma_w,
                                          sigma_b=sigma_b)[0]))
+
+
+# ---- Finite-range fits of the flow (chapter renormalization, Part III) ------------------------------------------
+
+def _window_flow(k1, window, activation, sigma_w, sigma_b, width):
+    """Layers ``window[0]..window[1]`` and the flow's kernel there (the first-order 1/width mean with a width)."""
+    lo, hi = (_validate.positive(f"window[{i}]", w, integer=True) for i, w in enumerate(window))
+    if hi - lo < 2:
+        raise ValueError(f"window must span at least 3 layers, got {tuple(window)}")
+    _activation(activation)
+    k = meanfield.q_trajectory(k1, depth=hi, sigma_w=sigma_w, sigma_b=sigma_b, activation=activation, width=width)
+    kern = np.asarray(k, float)[lo - 1:]
+    if np.any(kern <= 0):
+        raise ValueError(f"the first-order mean kernel at width {width} turns negative inside the window "
+                         f"{tuple(window)} (depth ~ 2 width): the 1/width expansion has broken down there")
+    return np.arange(lo, hi + 1, dtype=float), kern
+
+
+def window_exponent(k1, *, window, activation: str = "tanh", sigma_w: float, sigma_b: float = 0.0,
+                    width: int | None = None) -> float:
+    """Least-squares slope of ``ln K^l`` against ``ln l`` over the layers ``window[0] <= l <= window[1]``.
+
+    The exponent that a straight-line fit over a finite range of depths sees: at criticality in the K* = 0 class
+    it tends to -1 (:func:`critical_exponent`) only as the window moves to infinite depth, with ``O(ln l / l)``
+    corrections (:func:`critical_kernel`). ``width=None``: the infinite-width flow (:func:`kernel_flow`); a
+    ``width`` ``n``: the mean kernel of width-``n`` networks to first order in ``1/n``
+    (:func:`lmtheory.theory.meanfield.q_trajectory`), whose relative shift ``-l/(3n)`` at criticality steepens
+    the slope. ValueError when that first-order mean turns negative inside the window (``l ~ 2n``). A closed
+    form evaluated over a finite range (no samples); dimensionless.
+
+    >>> abs(window_exponent(1.0, window=(16, 256), activation="relu", sigma_w=2**0.5)) < 1e-12   # marginal
+    True
+    >>> round(window_exponent(1.0, window=(1000, 10000), activation="sin", sigma_w=1.0), 3)
+    -0.999
+    """
+    layers, kern = _window_flow(k1, window, activation, sigma_w, sigma_b, width)
+    return float(np.polyfit(np.log(layers), np.log(kern), 1)[0])
+
+
+def window_rate(k1, *, window, activation: str = "tanh", sigma_w: float, sigma_b: float = 0.0,
+                width: int | None = None) -> float:
+    """Least-squares slope of ``ln K^l`` against ``l`` (per layer) over ``window[0] <= l <= window[1]``.
+
+    Below criticality (``K* = 0``) this tends to :func:`relaxation_rate`, ``ln chi_par``, deep in the network;
+    over a finite window it differs by the nonlinear ``O(K)`` correction of the flow. ``width`` as in
+    :func:`window_exponent`. Exact for a scale-invariant activation, where ``K^l = (sigma_w^2 A_2)^(l-1) K^1``.
+
+    >>> bool(abs(window_rate(1.0, window=(1, 10), activation="relu", sigma_w=1.0) - np.log(0.5)) < 1e-12)
+    True
+    """
+    layers, kern = _window_flow(k1, window, activation, sigma_w, sigma_b, width)
+    return float(np.polyfit(layers, np.log(kern), 1)[0])
