@@ -40,7 +40,8 @@ _MODULES = {
     "plot": "lmtheory.plot",
     **{name: f"lmtheory.simulation.{name}" for name in (
         "data", "models", "train", "measure", "flow", "diagonal", "learnability", "random_networks",
-        "ensembles", "sparse_parity")},
+        "sparse_parity")},
+    "ensembles": "lmtheory.simulation.random_networks",  # deprecated name (merged into random_networks)
     **{name: f"lmtheory.contract.{name}" for name in ("stats", "resample", "config")},
     **{name: f"lmtheory.book.{name}" for name in ("ledger", "audit")},
 }

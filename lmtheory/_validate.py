@@ -70,3 +70,59 @@ def fraction(name: str, value):
     if not isinstance(value, (int, float, np.integer, np.floating)) or not 0 < value < 1:
         raise ValueError(f"{name} must lie strictly between 0 and 1, got {value!r}")
     return value
+
+
+def finite(name: str, value, *, allow_inf: bool = False):
+    """Return ``value`` unchanged if it is a number or an array of numbers with no NaN (and no +-inf unless
+    ``allow_inf``), else raise ``ValueError`` naming ``name``.
+
+    Scalars and arrays (numpy, jax, nested lists; real or complex) are accepted alike, so a scalar argument that a
+    caller broadcasts over an array passes. Values traced by ``jax.jit``/``vmap`` pass unchecked, as in
+    :func:`positive`.
+    """
+    if _traced(value):
+        return value
+    if isinstance(value, bool) or value is None:
+        raise ValueError(f"{name} must be a number or an array of numbers, got {value!r}")
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError):
+        import jax
+
+        if any(_traced(leaf) for leaf in jax.tree_util.tree_leaves(value)):   # e.g. a list of traced scalars
+            return value
+        raise ValueError(f"{name} must be a number or an array of numbers, got {value!r}") from None
+    if arr.dtype.kind not in "biufc":
+        raise ValueError(f"{name} must be a number or an array of numbers, got {value!r}")
+    if arr.dtype.kind in "fc":
+        bad = np.isnan(arr) if allow_inf else ~np.isfinite(arr)
+        if np.any(bad):
+            what = "must not be NaN" if allow_inf else "must be finite (no NaN or infinity)"
+            raise ValueError(f"{name} {what}, got {value!r}")
+    return value
+
+
+def finite_array(name: str, value, *, allow_inf: bool = False):
+    """Return ``value`` as a float numpy array if every entry is finite (see :func:`finite`), else raise
+    ``ValueError`` naming ``name``. A jax-traced value is returned unchanged (unchecked)."""
+    if _traced(value):
+        return value
+    finite(name, value, allow_inf=allow_inf)
+    if np.iscomplexobj(value):
+        raise ValueError(f"{name} must be real, got {value!r}")
+    return np.asarray(value, dtype=float)
+
+
+def size(name: str, value, *, minimum: int = 1):
+    """Return ``value`` as an ``int`` if it is a whole number ``>= minimum`` (a width, a depth, a count of steps or
+    samples: an integer-valued float such as ``1e4`` is accepted), else raise ``ValueError`` naming ``name``.
+
+    Values traced by ``jax.jit``/``vmap`` pass unchecked, as in :func:`positive`.
+    """
+    if _traced(value):
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    if not math.isfinite(float(value)) or float(value) != int(value) or value < minimum:
+        raise ValueError(f"{name} must be a finite integer >= {minimum}, got {value!r}")
+    return int(value)

@@ -1,5 +1,7 @@
 """Conservation laws: theory (lmtheory.theory.conservation), charges (measure), the symmetric model, the loss."""
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -24,8 +26,11 @@ def relu_net(key, d=4, h=6, k=2):
     return params, loss
 
 
+@functools.partial(jax.jit, static_argnums=1)
 def gd_step(params, loss, lr):
-    return jax.tree.map(lambda w, g: w - lr * g, params, jax.grad(loss)(params)), jax.grad(loss)(params)
+    """One GD step and its gradient, compiled once per loss (eager dispatch dominates these small tests)."""
+    g = jax.grad(loss)(params)
+    return jax.tree.map(lambda w, gi: w - lr * gi, params, g), g
 
 
 def test_rescale_step_change_matches_a_gd_step_of_a_relu_net():
@@ -63,6 +68,7 @@ def test_scale_step_change_matches_a_gd_step_of_a_scale_invariant_loss():
 def test_normalized_mlp_has_its_three_symmetries():
     net = models.NormalizedMLP(4, 5, 3, rngs=nnx.Rngs(0))
     apply, p = models.functional(net)
+    apply = jax.jit(apply)                                                  # compiled once, called twice
     x = jax.random.normal(KEY, (12, 4))
     base = jax.nn.softmax(apply(p, x))
     d = nnx.to_pure_dict(p)

@@ -11,7 +11,6 @@ import pytest
 from scipy import special
 
 from lmtheory.simulation import data, measure
-from lmtheory.contract.stats import Estimate
 from lmtheory.theory import eigenlearning as el
 from lmtheory.theory import kernels
 
@@ -185,15 +184,3 @@ def test_kernel_predictor_error_matches_a_test_set():
     resid = (np.asarray(kernels.hypercube_kernel(x_test, x, decay=decay)) @ alpha
              - np.asarray(kernels.hypercube_eigenfunctions(x_test, subsets)) @ coeffs) ** 2
     assert abs(resid.mean() - exact) < 4 * resid.std() / np.sqrt(resid.size)
-
-
-def test_loglog_slope_of_means_error_matches_monte_carlo():
-    rng = np.random.default_rng(4)
-    x, rel = np.array([1.0, 2.0, 4.0, 8.0]), 0.05
-    slopes = []
-    for _ in range(2000):
-        y = x**-1.5 * (1 + rel * rng.standard_normal(4))
-        slopes.append(float(measure.loglog_slope_of_means(x, Estimate(y, rel * x**-1.5, 10)).value))
-    predicted = float(measure.loglog_slope_of_means(x, Estimate(x**-1.5, rel * x**-1.5, 10)).stderr)
-    assert abs(np.mean(slopes) + 1.5) < 4 * np.std(slopes) / np.sqrt(2000)
-    assert np.std(slopes) == pytest.approx(predicted, rel=0.1)                    # SE of an SD from 2000 draws ~ 1.6%

@@ -70,7 +70,7 @@ def test_learnability_sum_is_n_minus_ridge_over_kappa():
 
 def _monte_carlo(n, lam, samples, seed):
     phi = np.random.default_rng(seed).normal(size=(samples, n, lam.size))
-    k = np.einsum("sni,i,smi->snm", phi, lam, phi)
+    k = (phi * lam) @ phi.transpose(0, 2, 1)                        # batched BLAS (einsum: several x slower)
     learn = lam * np.einsum("sni,sni->si", phi, np.linalg.solve(k, phi))
     return learn.mean(0), learn.std(0, ddof=1) / np.sqrt(samples)
 

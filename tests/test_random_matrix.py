@@ -55,7 +55,7 @@ def test_largest_eigenvalue_matches_monte_carlo():
     rng = np.random.default_rng(1)
     n, m, reps = 200, 100, 600
     w = rng.normal(size=(reps, n, m))
-    top = np.linalg.eigvalsh(np.einsum("sni,snj->sij", w, w) / n)[:, -1]
+    top = np.linalg.eigvalsh(w.transpose(0, 2, 1) @ w / n)[:, -1]        # batched BLAS (einsum: ~10x slower)
     mean, sd = rm.largest_eigenvalue(rows=n, cols=m)
     assert abs(top.mean() - mean) < 4 * top.std() / np.sqrt(reps) + 0.1 * sd   # TW error O(n^{-2/3}) in units of sd
     assert 0.8 < top.std() / sd < 1.2
@@ -116,7 +116,7 @@ def test_cdf_correction_matches_monte_carlo_in_the_bulk():
     rng = np.random.default_rng(4)
     m, n, reps = 50, 100, 4000
     w = rng.normal(size=(reps, n, m))
-    eig = np.linalg.eigvalsh(np.einsum("sni,snj->sij", w, w) / n)
+    eig = np.linalg.eigvalsh(w.transpose(0, 2, 1) @ w / n)
     lo, hi = rm.mp_edges(ratio=m / n)
     x = 0.5 * (lo + hi) + 0.5 * (hi - lo) * np.array([-0.7, -0.3, 0.3, 0.7])
     f = (eig[:, :, None] <= x).mean(1)

@@ -34,6 +34,50 @@ def test_stochastic_train_converges_to_the_mean():
     assert abs(float(p) - 1.0) < 0.05
 
 
+def test_recorded_scan_records_every_block_and_hands_each_step_its_own_key():
+    key = jax.random.key(3)
+    state, hist = jax.jit(lambda k: train.recorded_scan(lambda s, kk: s + jax.random.uniform(kk), 0.0, steps=6,
+                                                        every=3, record=lambda s: (s, s), key=k))(key)
+    draws = np.array([jax.random.uniform(k) for b in jax.random.split(key, 2) for k in jax.random.split(b, 3)])
+    np.testing.assert_allclose(hist, [0.0, draws[:3].sum(), draws.sum()], rtol=1e-12)
+    assert float(state) == pytest.approx(draws.sum(), rel=1e-12)
+
+
+def test_stochastic_train_is_the_explicit_minibatch_loop():
+    """(init, step) + recorded scan against a Python loop of optax updates with the same step keys."""
+    loss = lambda p, b: jnp.mean((p[0] * b - p[1]) ** 2)                 # noqa: E731
+    sample = lambda k: jax.random.normal(k, (8,))                       # noqa: E731
+    p0, opt, key = jnp.array([1.0, -0.5]), optax.adam(0.1), jax.random.key(4)
+    p, hist = train.stochastic_train(loss, p0, opt, key=key, sample=sample, steps=6, every=2)
+    @jax.jit
+    def update(q, state, k):
+        updates, state = opt.update(jax.grad(loss)(q, sample(k)), state, q)
+        return optax.apply_updates(q, updates), state
+
+    q, state, path = p0, opt.init(p0), [p0]
+    for block_key in jax.random.split(key, 3):
+        for k in jax.random.split(block_key, 2):
+            q, state = update(q, state, k)
+        path.append(q)
+    np.testing.assert_allclose(p, q, rtol=1e-12)
+    np.testing.assert_allclose(hist, np.stack(path), rtol=1e-12)
+
+
+def test_rk4_converges_at_fourth_order_and_sharpness_tracking_vmaps_over_learning_rates():
+    loss = lambda p: 0.5 * (4.0 * p[0] ** 2 + p[1] ** 2)                # noqa: E731
+    errors = [abs(float(train.gradient_flow_rk4(loss, jnp.array([1.0, 1.0]), dt=1.0 / n, steps=n)[0][0])
+                  - np.exp(-4.0)) for n in (32, 64)]
+    assert np.log2(errors[0] / errors[1]) == pytest.approx(4.0, abs=0.2)   # fitted convergence rate
+    lrs = jnp.array([0.1, 0.2])
+    _, (losses, lam) = jax.jit(jax.vmap(lambda lr: train.gradient_descent_sharpness(
+        loss, jnp.array([1.0, 1.0]), lr=lr, steps=4, every=2, key=jax.random.key(0))))(lrs)
+    steps = np.array([0, 2, 4])
+    expected = 0.5 * (4.0 * (1 - 4 * np.asarray(lrs)[:, None]) ** (2 * steps) + (1 - np.asarray(lrs)[:, None])
+                      ** (2 * steps))
+    np.testing.assert_allclose(losses, expected, rtol=1e-10)
+    np.testing.assert_allclose(lam, 4.0, rtol=1e-8)
+
+
 def test_schedule_validation():
     loss = lambda p: p**2  # noqa: E731
     for kwargs in (dict(lr=0.0, steps=10), dict(lr=-1.0, steps=10), dict(lr=0.1, steps=0),
@@ -88,7 +132,8 @@ def test_deep_linear_initial_statistics_and_end_to_end():
     np.testing.assert_allclose(net(x), x @ net.end_to_end().T, rtol=1e-10)
     apply, params = models.functional(net)
     np.testing.assert_allclose(apply(params, x), net(x))
-    np.testing.assert_allclose(measure.end_to_end([p[...] for p in net.weights]), net.end_to_end())
+    ws = [np.asarray(p[...]) for p in net.weights]
+    np.testing.assert_allclose(models.end_to_end(ws), np.linalg.multi_dot(ws[::-1]), rtol=1e-10)
 
 
 @pytest.mark.parametrize("parameterization", models.PARAMETERIZATIONS)
@@ -121,7 +166,7 @@ def test_mlp_meanfield_output_is_smaller_by_sqrt_width():
     lambda: models.MLP(3, 4, 2, output_scale=-1.0, rngs=nnx.Rngs(0)),
     lambda: models.functional(models.DeepLinear(3, 4, 2, init_scale=0.1, rngs=nnx.Rngs(0)), "nope"),
     lambda: measure.mode_strengths(jnp.ones((2, 3)), jnp.ones((3, 1)), jnp.ones((3, 1))),
-    lambda: measure.end_to_end([]),
+    lambda: models.end_to_end([]),
 ])
 def test_bad_arguments_raise_value_error(call):
     with pytest.raises(ValueError):

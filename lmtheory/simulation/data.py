@@ -25,12 +25,14 @@ class LinearTask(NamedTuple):
     strengths: jax.Array
 
 
+@jax.jit
 def orthonormalize(z: jax.Array) -> jax.Array:
     """The ``Q`` of the QR factorization ``z = Q R`` with ``diag(R) > 0`` (``z``: (n, k), full column rank).
 
     Computed by classical Gram-Schmidt applied twice per column ("CGS2", orthogonal to working precision),
     using matrix products only. It deliberately avoids LAPACK's QR: on jaxlib 0.10's CPU backend a jitted
     program holding several LAPACK calls (e.g. two batched QRs under ``vmap``) can deadlock on few cores.
+    Jitted, so that eager calls compile once per shape (not once per call).
 
     >>> z = jax.random.normal(jax.random.key(0), (5, 3))
     >>> q = orthonormalize(z)

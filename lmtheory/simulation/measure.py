@@ -1,4 +1,8 @@
-"""Measurements on trained (or training) networks: small pure functions of parameters and data."""
+"""Measurements on trained (or training) networks: small pure functions of parameters and data.
+
+Estimates with standard errors (means, slopes) are made from these measurements by :mod:`lmtheory.contract.stats`;
+the end-to-end map of a deep linear network is :func:`lmtheory.simulation.models.end_to_end`.
+"""
 
 from __future__ import annotations
 
@@ -22,21 +26,6 @@ def mode_strengths(product, left, right):
     if product.shape != (left.shape[0], right.shape[0]) or left.shape[1] != right.shape[1]:
         raise ValueError(f"shapes do not match: product {product.shape}, left {left.shape}, right {right.shape}")
     return jnp.einsum("ok,oi,ik->k", left, product, right)
-
-
-def end_to_end(weights):
-    """Product ``W_L ... W_1`` of a list of (fan_out, fan_in) weight matrices.
-
-    >>> import jax.numpy as jnp
-    >>> end_to_end([jnp.ones((2, 3)), 2 * jnp.ones((1, 2))]).tolist()
-    [[4.0, 4.0, 4.0]]
-    """
-    if not weights:
-        raise ValueError("end_to_end needs at least one weight matrix")
-    out = weights[0]
-    for w in weights[1:]:
-        out = w @ out
-    return out
 
 
 def displacement(params, params0):
@@ -208,33 +197,6 @@ def kernel_predictor_error(alpha, gram_squared, smoothed_target, target_norm2):
     4.0
     """
     return alpha @ gram_squared @ alpha - 2 * alpha @ smoothed_target + target_norm2
-
-
-def loglog_slope_of_means(x, means):
-    """Log-log slope of a curve of seed means, with its standard error propagated from the seed scatter.
-
-    ``means`` is an :class:`lmtheory.Estimate` of ``y`` at each ``x`` (independent seeds per point). The slope
-    is the least-squares fit ``b = sum_i w_i log y_i``, ``w_i = (log x_i - mean) / sum (log x_j - mean)^2``, and
-    its standard error ``sqrt(sum_i w_i^2 (SE_i / y_i)^2)`` (delta method). Unlike
-    :func:`lmtheory.loglog_slope`, whose error comes from the scatter about the line, this error counts only
-    the statistical noise, so a curved (pre-asymptotic) law is not mistaken for noise. Returns an Estimate.
-
-    >>> from lmtheory.contract.stats import Estimate
-    >>> est = loglog_slope_of_means([1.0, 2.0, 4.0], Estimate([1.0, 0.5, 0.25], [0.01, 0.005, 0.0025], 10))
-    >>> round(float(est.value), 6), round(float(est.stderr), 6)
-    (-1.0, 0.010201)
-    """
-    import numpy as np
-
-    from lmtheory.contract.stats import Estimate
-
-    lx = np.log(_validate.positive_array("x", x))
-    y = _validate.positive_array("means.value", means.value)
-    if y.shape != lx.shape or lx.ndim != 1 or lx.size < 2:
-        raise ValueError(f"x and means must be 1-D of the same length >= 2, got {lx.shape} and {y.shape}")
-    weights = (lx - lx.mean()) / np.sum((lx - lx.mean()) ** 2)
-    stderr = np.sqrt(np.sum(weights**2 * (np.asarray(means.stderr, float) / y) ** 2))
-    return Estimate(np.sum(weights * np.log(y)), stderr, means.n, "slope")
 
 
 def hessian_vector_product(loss, params, vector):

@@ -11,16 +11,31 @@ import jax.numpy as jnp
 from flax import nnx
 
 from lmtheory import _validate
+from lmtheory.theory import activations
 
 PARAMETERIZATIONS = ("standard", "ntk", "meanfield")
-ACTIVATIONS = {"linear": lambda z: z, "relu": jax.nn.relu, "tanh": jnp.tanh, "erf": jax.scipy.special.erf}
-ACTIVATIONS["sin"] = jnp.sin  # a smooth K* = 0 activation (renormalization chapter)
+# name -> phi in jax.numpy, one entry per activation of the registry (lmtheory.theory.activations)
+ACTIVATIONS = {name: activations.jax_phi(name) for name in activations.REGISTRY}
 
 
 def _layer_dims(in_dim, width, out_dim, depth):
     for name, v in (("in_dim", in_dim), ("width", width), ("out_dim", out_dim), ("depth", depth)):
         _validate.positive(name, v, integer=True)
     return [in_dim] + [width] * (depth - 1) + [out_dim]
+
+
+def end_to_end(weights):
+    """Product ``W_depth ... W_1`` of a list of (fan_out, fan_in) weight matrices: a deep linear network's map.
+
+    >>> end_to_end([jnp.ones((2, 3)), 2 * jnp.ones((1, 2))]).tolist()
+    [[4.0, 4.0, 4.0]]
+    """
+    if not weights:
+        raise ValueError("end_to_end needs at least one weight matrix")
+    out = weights[0]
+    for w in weights[1:]:
+        out = w @ out
+    return out
 
 
 class DeepLinear(nnx.Module):
@@ -44,11 +59,8 @@ class DeepLinear(nnx.Module):
         return x
 
     def end_to_end(self):
-        """The product ``W_depth ... W_1`` (out_dim x in_dim)."""
-        out = self.weights[0][...]
-        for w in list(self.weights)[1:]:
-            out = w[...] @ out
-        return out
+        """The product ``W_depth ... W_1`` (out_dim x in_dim): :func:`end_to_end` of the weights."""
+        return end_to_end([w[...] for w in self.weights])
 
 
 class MLP(nnx.Module):

@@ -40,13 +40,13 @@ def rescale_step_change(grad_in, grad_out, *, lr: float, grad_bias=None):
     [0.02, 0.02]
     """
     _validate.positive("lr", lr)
-    g_in, g_out = np.asarray(grad_in, float), np.asarray(grad_out, float)
+    g_in, g_out = _validate.finite_array("grad_in", grad_in), _validate.finite_array("grad_out", grad_out)
     if g_in.shape[-2] != g_out.shape[-1]:
         raise ValueError(f"grad_in rows ({g_in.shape[-2]}) and grad_out columns ({g_out.shape[-1]}) must both "
                          "count the hidden units")
     change = np.sum(g_in**2, axis=-1) - np.sum(g_out**2, axis=-2)
     if grad_bias is not None:
-        change = change + np.asarray(grad_bias, float) ** 2
+        change = change + _validate.finite_array("grad_bias", grad_bias) ** 2
     return lr**2 * change
 
 
@@ -59,7 +59,7 @@ def scale_step_change(grad, *, lr: float):
     [0.25]
     """
     _validate.positive("lr", lr)
-    return lr**2 * np.sum(np.asarray(grad, float) ** 2, axis=-1)
+    return lr**2 * np.sum(_validate.finite_array("grad", grad) ** 2, axis=-1)
 
 
 def fixed_time_drift(rate_integral, *, lr: float):
@@ -72,7 +72,7 @@ def fixed_time_drift(rate_integral, *, lr: float):
     >>> float(fixed_time_drift(2.0, lr=0.01))
     0.02
     """
-    return _validate.positive("lr", lr) * np.asarray(rate_integral, float)
+    return _validate.positive("lr", lr) * _validate.finite_array("rate_integral", rate_integral)
 
 
 def drift_exponent(step_exponent: float = 2.0) -> float:
@@ -96,7 +96,27 @@ def roundoff_bound(sum_of_squares, *, n_terms: int):
     True
     """
     _validate.positive("n_terms", n_terms, integer=True)
-    s = np.asarray(sum_of_squares, float)
+    s = _validate.finite_array("sum_of_squares", sum_of_squares)
     if np.any(s < 0):
         raise ValueError("sum_of_squares must be >= 0")
     return (2 * n_terms + 2) * UNIT_ROUNDOFF * s
+
+
+def conserved_trajectory(initial, *, steps: int):
+    """Value of an exactly conserved charge at steps ``0..steps``: the initial value at every step.
+
+    Under gradient descent the *linear* translation charge ``sum_c w_c`` of a softmax layer changes by
+    ``-lr sum_c g_c`` per step, which the translation symmetry makes exactly zero (Kunin et al. 2021, Sec. 5):
+    the charge keeps its initial value for every learning rate. ``initial``: the charges at step 0, any shape;
+    returns shape ``(steps + 1, *initial.shape)`` (the step axis first). Units: those of ``initial``.
+
+    >>> conserved_trajectory(np.array([1.0, -2.0]), steps=2).tolist()
+    [[1.0, -2.0], [1.0, -2.0], [1.0, -2.0]]
+    """
+    _validate.nonnegative("steps", steps)
+    if isinstance(steps, bool) or int(steps) != steps:
+        raise ValueError(f"steps must be a non-negative integer, got {steps!r}")
+    q0 = np.asarray(initial, float)
+    if not np.all(np.isfinite(q0)):
+        raise ValueError(f"initial must be finite, got {initial!r}")
+    return np.broadcast_to(q0, (int(steps) + 1, *q0.shape)).copy()

@@ -41,6 +41,7 @@ def hypercube_kernel(x1, x2, *, decay: float, scale: float = 1.0):
     """
     if not 0 < decay < 1:
         raise ValueError(f"decay must lie strictly between 0 and 1, got {decay!r}")
+    _validate.finite("x1", x1), _validate.finite("x2", x2), _validate.finite("scale", scale)
     hamming = (x1.shape[-1] - jnp.asarray(x1) @ jnp.asarray(x2).T) / 2
     return scale * jnp.exp(hamming * np.log((1 - decay) / (1 + decay)))
 
@@ -71,7 +72,7 @@ def hypercube_eigenfunctions(x, subsets):
     >>> np.asarray(hypercube_eigenfunctions(x, [(), (1,), (1, 2)])).tolist()
     [[1.0, -1.0, 1.0]]
     """
-    x = jnp.asarray(x)
+    x = jnp.asarray(_validate.finite("x", x))
     return jnp.stack([jnp.prod(x[:, list(s)], axis=1) if len(s) else jnp.ones(x.shape[0]) for s in subsets], 1)
 
 
@@ -100,6 +101,7 @@ def circle_kernel(x1, x2, *, exponent: int, zero_mode: float = 1.0):
     """
     if isinstance(exponent, bool) or not isinstance(exponent, int) or exponent < 2 or exponent % 2:
         raise ValueError(f"exponent must be an even integer >= 2, got {exponent!r}")
+    _validate.finite("x1", x1), _validate.finite("x2", x2), _validate.finite("zero_mode", zero_mode)
     diff = jnp.asarray(x1)[:, None] - jnp.asarray(x2)[None, :]
     return zero_mode + 2 * _bernoulli_series(diff, exponent)
 

@@ -35,10 +35,12 @@ import numpy as np
 from scipy import special, stats
 
 from lmtheory import _validate
-from lmtheory.theory import meanfield
+from lmtheory.theory import activations, meanfield
 
-ACTIVATIONS = ("linear", "relu")
-VERTEX = {"linear": 2.0, "relu": 5.0}  # c = 3 A_4 / A_2^2 - 1 with A_k = E[phi(z)^k] / E[z^k] (z standard normal)
+ACTIVATIONS = activations.names(scale_invariant=True)      # ("linear", "relu"): the exactly solvable class
+# c = 3 A_4 / A_2^2 - 1 with A_k = E[phi(z)^k] / E[z^k] (z standard normal): 2 (linear), 5 (ReLU)
+VERTEX = {name: activations.vertex_coefficient(activations.get(name).slopes[1] / activations.get(name).slopes[0])
+          for name in ACTIVATIONS}
 ORDERS = ("exact", "first", "lognormal")
 
 
@@ -47,7 +49,7 @@ def _arrays(width, depth, activation):
     out = []
     for name, v in (("width", width), ("depth", depth)):
         a = np.asarray(v, float)
-        if a.size == 0 or np.any(a < 1) or np.any(a != np.round(a)):
+        if a.size == 0 or not np.all(np.isfinite(a)) or np.any(a < 1) or np.any(a != np.round(a)):
             raise ValueError(f"{name} must be a positive integer (or an array of them), got {v!r}")
         out.append(a)
     return out[0], out[1], VERTEX[_validate.one_of("activation", activation, set(ACTIVATIONS))]
@@ -65,10 +67,7 @@ def vertex_coefficient(activation: str = "relu", *, slope: float | None = None) 
     """
     if slope is None:
         return VERTEX[_validate.one_of("activation", activation, set(ACTIVATIONS))]
-    if not 0.0 <= float(slope) <= 1.0:
-        raise ValueError(f"slope must lie in [0, 1], got {slope!r}")
-    a2 = float(slope) ** 2
-    return 6.0 * (1.0 + a2 * a2) / (1.0 + a2) ** 2 - 1.0
+    return activations.vertex_coefficient(slope)
 
 
 def moment_ratio(*, width, depth, activation: str = "relu", order: str = "exact"):

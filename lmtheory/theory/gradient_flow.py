@@ -91,7 +91,8 @@ def quadratic_gd(eigenvalues, init, *, lr: float, steps: int):
     """
     _validate.positive("lr", lr)
     _validate.positive("steps", steps, integer=True)
-    return (1.0 - lr * np.asarray(eigenvalues, float)) ** steps * np.asarray(init, float)
+    lam, theta0 = _validate.finite_array("eigenvalues", eigenvalues), _validate.finite_array("init", init)
+    return (1.0 - lr * lam) ** steps * theta0
 
 
 def quadratic_flow(eigenvalues, init, *, time, lr: float | None = None, order: int = 0):
@@ -104,9 +105,10 @@ def quadratic_flow(eigenvalues, init, *, time, lr: float | None = None, order: i
     >>> round(float(quadratic_flow(1.0, 1.0, time=1.0)), 6) == round(float(np.exp(-1.0)), 6)
     True
     """
-    t = np.asarray(time, float)
+    t = _validate.finite_array("time", time, allow_inf=True)     # time = inf: the flow's end point
     if np.any(t < 0):
         raise ValueError(f"time must be >= 0, got {time!r}")
+    _validate.finite("eigenvalues", eigenvalues), _validate.finite("init", init)
     if order == 0:
         rate = np.asarray(eigenvalues, float)
     elif lr is None:
@@ -125,8 +127,8 @@ def quadratic_gap_coefficient(eigenvalues, init, *, time):
     >>> round(float(quadratic_gap_coefficient(1.0, 1.0, time=2.0)), 4)    # -exp(-2)
     -0.1353
     """
-    lam, t = np.asarray(eigenvalues, float), np.asarray(time, float)
-    return -0.5 * lam**2 * t * np.exp(-lam * t) * np.asarray(init, float)
+    lam, t = _validate.finite_array("eigenvalues", eigenvalues), _validate.finite_array("time", time)
+    return -0.5 * lam**2 * t * np.exp(-lam * t) * _validate.finite_array("init", init)
 
 
 def series_radius(sharpness: float) -> float:

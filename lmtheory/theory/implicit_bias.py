@@ -33,7 +33,7 @@ def hypentropy(z):
     >>> round(float(hypentropy(1e-3) / (1e-3**2 / 4)), 6)
     1.0
     """
-    z = np.asarray(z, float)
+    z = _validate.finite_array("z", z)
     return 2.0 - np.sqrt(4.0 + z**2) + z * np.arcsinh(z / 2.0)
 
 
@@ -46,11 +46,11 @@ def potential(beta, *, init_scale: float):
     1.0
     """
     a2 = _validate.positive("init_scale", init_scale) ** 2
-    return np.sum(a2 * hypentropy(np.asarray(beta, float) / a2), axis=-1)
+    return np.sum(a2 * hypentropy(_validate.finite_array("beta", beta) / a2), axis=-1)
 
 
 def _check_xy(x, y):
-    x, y = np.asarray(x, float), np.asarray(y, float)
+    x, y = _validate.finite_array("x", x), _validate.finite_array("y", y)
     if x.ndim != 2 or y.shape != (x.shape[0],):
         raise ValueError(f"x must be (n, d) and y (n,), got x {x.shape} and y {y.shape}")
     if x.shape[0] >= x.shape[1]:

@@ -26,6 +26,9 @@ References: A. Jacot, F. Gabriel, C. Hongler, arXiv:1806.07572 (2018), Thm. 1; J
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
+
 import jax
 import jax.numpy as jnp
 import jax.scipy.linalg
@@ -33,16 +36,57 @@ import numpy as np
 import scipy.linalg
 
 from lmtheory import _validate
+from lmtheory.theory import activations
 # Kernels with an exactly known eigensystem live in their own module; re-exported for the chapters that use them.
 from lmtheory.theory.exact_spectra import (  # noqa: F401
     circle_kernel, circle_spectrum, hypercube_eigenfunctions, hypercube_kernel, hypercube_spectrum,
 )
 
-ACTIVATIONS = ("relu", "erf", "linear")
+ACTIVATIONS = activations.names(dual=True)  # those with closed-form Gaussian expectations (the recursions' "dual")
+
+
+@dataclasses.dataclass(frozen=True)
+class Network(Mapping):
+    """One description of a fully connected random network, passed unchanged to theory and simulation.
+
+    ``depth`` weight matrices, weight scale ``sigma_w`` and bias scale ``sigma_b`` (the parameterization of the
+    module docstring: ``Var W_ij = sigma_w^2 / fan_in``, ``Var b_i = sigma_b^2``) and an activation of the
+    registry (:mod:`lmtheory.theory.activations`). It unpacks as keyword arguments (``**net``) into the analytic
+    kernels (:func:`nngp_kernel`, :func:`ntk_kernel`) and into the samplers of
+    :mod:`lmtheory.simulation.random_networks` (which add the finite ``width``), so that a prediction and its
+    simulation describe the same network by construction.
+
+    >>> net = Network(depth=2, sigma_w=1.0, activation="relu")
+    >>> x = np.array([[1.0, 0.0], [0.0, 1.0]]) * np.sqrt(2)
+    >>> bool(np.allclose(nngp_kernel(x, **net), nngp_kernel(x, depth=2)))
+    True
+    """
+
+    depth: int
+    sigma_w: float = 1.0
+    sigma_b: float = 0.0
+    activation: str = "relu"
+
+    def __post_init__(self):
+        _validate.positive("depth", self.depth, integer=True)
+        _validate.positive("sigma_w", self.sigma_w)
+        _validate.nonnegative("sigma_b", self.sigma_b)
+        activations.get(self.activation)
+
+    def __getitem__(self, name):
+        if name not in self.__dataclass_fields__:
+            raise KeyError(name)
+        return getattr(self, name)
+
+    def __iter__(self):
+        return iter(self.__dataclass_fields__)
+
+    def __len__(self):
+        return len(self.__dataclass_fields__)
 
 
 def _points(name: str, x) -> np.ndarray:
-    arr = np.asarray(x, dtype=float)
+    arr = _validate.finite_array(name, x)
     if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] == 0:
         raise ValueError(f"{name} must be an array of shape (n, d) with n, d >= 1, got shape {arr.shape}")
     return arr
@@ -88,31 +132,15 @@ def arccos_kernel(x1, x2=None, *, order: int):
 
 def gaussian_expectations(var1, cov, var2, *, activation: str = "relu"):
     """``(E[phi(u) phi(v)], E[phi'(u) phi'(v)])`` for a centred Gaussian pair with ``Var u = var1``, ``Var v =
-    var2``, ``Cov(u, v) = cov`` (arrays broadcast). The "dual activation" of each layer of the recursions.
+    var2``, ``Cov(u, v) = cov`` (arrays broadcast): the "dual activation" of each layer of the recursions.
 
-    * ``relu``: ``sqrt(var1 var2) J_1(theta) / (2 pi)`` and ``(pi - theta) / (2 pi)`` with ``cos theta = cov /
-      sqrt(var1 var2)`` (Cho & Saul 2009: half the arc-cosine kernels of orders 1 and 0).
-    * ``erf``: ``(2/pi) arcsin(2 cov / sqrt((1 + 2 var1)(1 + 2 var2)))`` and ``(4/pi) / sqrt((1 + 2 var1)(1 +
-      2 var2) - 4 cov^2)`` (Williams 1997).
-    * ``linear``: ``cov`` and ``1``.
+    The closed forms (ReLU: arc-cosine kernels of Cho & Saul 2009; erf: Williams 1997; linear) live with the
+    activation registry, :func:`lmtheory.theory.activations.dual`.
 
     >>> [round(float(v), 6) for v in gaussian_expectations(1.0, 1.0, 1.0)]     # E[ReLU(u)^2] = 1/2, P(u > 0)
     [0.5, 0.5]
     """
-    _validate.one_of("activation", activation, set(ACTIVATIONS))
-    v1, c, v2 = (np.asarray(v, dtype=float) for v in (var1, cov, var2))
-    if np.any(v1 < 0) or np.any(v2 < 0):
-        raise ValueError("var1 and var2 must be >= 0")
-    if activation == "linear":
-        return np.broadcast_arrays(c, np.ones_like(c))
-    if activation == "erf":
-        s = (1.0 + 2.0 * v1) * (1.0 + 2.0 * v2)
-        return (2.0 / np.pi) * np.arcsin(np.clip(2.0 * c / np.sqrt(s), -1.0, 1.0)), \
-            (4.0 / np.pi) / np.sqrt(np.maximum(s - 4.0 * c**2, 1e-300))
-    scale = np.sqrt(v1 * v2)
-    cos = np.clip(c / np.where(scale > 0, scale, 1.0), -1.0, 1.0)
-    theta = np.arccos(cos)
-    return scale * (np.sin(theta) + (np.pi - theta) * cos) / (2 * np.pi), (np.pi - theta) / (2 * np.pi)
+    return activations.dual(var1, cov, var2, activation=activation)
 
 
 def _check_net(depth, sigma_w, sigma_b, activation):
@@ -194,18 +222,18 @@ def relu_ntk_fluctuation(x1, x2=None, *, sigma_w: float = 1.0):
     return second - ntk_kernel(a, b, depth=2, sigma_w=sigma_w) ** 2
 
 
-def _targets(y, n: int) -> np.ndarray:
-    arr = np.asarray(y, dtype=float)
+def _targets(y, n: int, name: str = "y") -> np.ndarray:
+    arr = _validate.finite_array(name, y)
     if arr.ndim not in (1, 2) or arr.shape[0] != n:
-        raise ValueError(f"y must have shape ({n},) or ({n}, k) to match the kernel, got {arr.shape}")
+        raise ValueError(f"{name} must have shape ({n},) or ({n}, k) to match the kernel, got {arr.shape}")
     return arr
 
 
 def _kernels(k_train, k_test_train):
-    k = np.asarray(k_train, dtype=float)
+    k = _validate.finite_array("k_train", k_train)
     if k.ndim != 2 or k.shape[0] != k.shape[1] or k.shape[0] == 0:
         raise ValueError(f"k_train must be a square (n, n) matrix, got shape {np.shape(k_train)}")
-    ks = np.asarray(k_test_train, dtype=float)
+    ks = _validate.finite_array("k_test_train", k_test_train)
     if ks.ndim != 2 or ks.shape[1] != k.shape[0]:
         raise ValueError(f"k_test_train must have shape (m, {k.shape[0]}), got {ks.shape}")
     return k, ks
@@ -242,12 +270,15 @@ def gd_mode_factors(eigenvalues, *, lr: float, steps, n_train: int):
     >>> gd_mode_factors(np.array([1.0, 0.5]), lr=1.0, steps=2, n_train=2).tolist()
     [0.25, 0.5625]
     """
-    lam = np.asarray(eigenvalues, dtype=float)
+    lam = _validate.finite_array("eigenvalues", eigenvalues)
     _validate.positive("lr", lr)
     _validate.positive("n_train", n_train, integer=True)
     if np.any(lam < 0):
         raise ValueError("eigenvalues of a kernel matrix must be >= 0")
-    return (1.0 - lr * lam / n_train) ** np.asarray(steps, dtype=float)
+    n_steps = _validate.finite_array("steps", steps)
+    if np.any(n_steps < 0):
+        raise ValueError(f"steps must be >= 0, got {steps!r}")
+    return (1.0 - lr * lam / n_train) ** n_steps
 
 
 def gd_filter(eigenvalues, *, lr: float, steps: int, n_train: int):
@@ -261,7 +292,7 @@ def gd_filter(eigenvalues, *, lr: float, steps: int, n_train: int):
     >>> gd_filter(np.array([0.0, 1.0, 2.0]), lr=0.5, steps=2, n_train=1).tolist()     # [lr*steps, .75/1, 1/2]
     [1.0, 0.75, 0.5]
     """
-    lam = np.asarray(eigenvalues, dtype=float)
+    lam = _validate.finite_array("eigenvalues", eigenvalues)
     _validate.positive("lr", lr)
     _validate.positive("steps", steps, integer=True)
     _validate.positive("n_train", n_train, integer=True)
@@ -297,8 +328,8 @@ def linearized_gd(k_train, k_test_train, y, *, lr: float, steps: int, f0_train=N
     n = k.shape[0]
     t = _targets(y, n).ravel()
     _validate.positive("steps", steps, integer=True)
-    f0 = np.zeros(n) if f0_train is None else _targets(f0_train, n).ravel()
-    f0s = np.zeros(ks.shape[0]) if f0_test is None else _targets(f0_test, ks.shape[0]).ravel()
+    f0 = np.zeros(n) if f0_train is None else _targets(f0_train, n, "f0_train").ravel()
+    f0s = np.zeros(ks.shape[0]) if f0_test is None else _targets(f0_test, ks.shape[0], "f0_test").ravel()
     lam, u = np.linalg.eigh((k + k.T) / 2)
     lam = np.clip(lam, 0.0, None)
     filt = gd_filter(lam, lr=lr, steps=steps, n_train=n)          # raises if lr * lambda_max / n >= 2
@@ -318,4 +349,5 @@ def ridge_coefficients(k_train, y, ridge: float = 0.0):
     >>> np.round(np.asarray(ridge_coefficients(k, np.array([1.0, 1.0]), 1.0), float), 6).tolist()
     [0.333333, 0.5]
     """
+    _validate.finite("k_train", k_train), _validate.finite("y", y), _validate.finite("ridge", ridge)
     return jax.scipy.linalg.solve(k_train + ridge * jnp.eye(k_train.shape[0]), y, assume_a="pos")

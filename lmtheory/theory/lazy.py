@@ -86,3 +86,68 @@ def random_alignment(directions, half_width: float) -> float:
     phi = np.sort(np.mod(np.arctan2(w[:, 1], w[:, 0]), np.pi))
     gaps = np.diff(np.append(phi, phi[0] + np.pi))        # spacing of the lines around the half-circle
     return float(np.sum(np.minimum(gaps, 2.0 * half_width)) / np.pi)
+
+
+REGIMES = ("lazy", "rich")
+
+
+def displacement_exponent(regime: str) -> float:
+    """Log-log slope of the relative weight movement ``||theta_T - theta_0|| / ||theta_0||`` against ``alpha``.
+
+    ``"lazy"`` (``alpha -> infinity`` at a fixed horizon): ``-1``, since ``||theta_T - theta_0|| = C_T / alpha +
+    O(1/alpha^2)`` (:func:`lazy_displacement`; Chizat, Oyallon & Bach 2019, Theorem 2.2).
+    ``"rich"`` (``alpha -> 0``) for a model homogeneous of degree 2 in its parameters (a two-layer ReLU or
+    linear network without biases), trained with the step ``lr = eta n alpha``: with ``phi = sqrt(alpha) theta``
+    it is one training procedure started from ``phi_0 = sqrt(alpha) theta_0``; if ``phi_T`` tends to an
+    ``alpha``-independent limit ``phi_*``, then ``||theta_T - theta_0|| / ||theta_0|| -> ||phi_*|| /
+    (sqrt(alpha) ||theta_0||)``: ``-1/2``. Asymptotic; the leading correction on the rich side is the relative
+    ``O(sqrt(alpha))`` cross term ``-2 phi_* . phi_0``. Dimensionless.
+
+    >>> displacement_exponent("lazy"), displacement_exponent("rich")
+    (-1.0, -0.5)
+    """
+    _validate.one_of("regime", regime, set(REGIMES))
+    return -1.0 if regime == "lazy" else -0.5
+
+
+def linearization_error_exponent(activation: str = "smooth", quantity: str = "function") -> float:
+    """Exponent ``p`` in ``error ~ N^p`` of a wide two-layer network's distance from its linearization.
+
+    At a fixed training time, in NTK parameterization of width ``N``:
+
+    * ``activation="smooth"`` (e.g. erf, tanh): ``-1`` for both ``quantity="function"`` (``max_x |f_t - f_lin,t|``)
+      and ``quantity="kernel"`` (``||Theta_t - Theta_0||_F / ||Theta_0||_F``): each unit's change is
+      ``O(N^(-1/2))`` with a random sign set by its output weight, so ``N`` of them add up to ``O(1/N)``
+      (Dyer & Gur-Ari 2020, from a conjecture on correlation functions; proved for polynomial activations by
+      Aitken & Gur-Ari 2020). Lee et al. (2019) bound both by ``O(N^(-1/2))``.
+    * ``activation="relu"``, ``quantity="kernel"``: ``-3/4`` (heuristic): a fraction ``O(N^(-1/2))`` of the
+      units switch on or off during training, each changing its term of the kernel by ``O(1)`` with a random
+      sign, so the kernel moves by ``sqrt(N * N^(-1/2)) / N``. For the ReLU *function* no single exponent is
+      predicted (switches at the training points add terms of another order): ``ValueError``.
+
+    >>> linearization_error_exponent("smooth"), linearization_error_exponent("relu", "kernel")
+    (-1.0, -0.75)
+    """
+    _validate.one_of("activation", activation, {"smooth", "relu"})
+    _validate.one_of("quantity", quantity, {"function", "kernel"})
+    if activation == "smooth":
+        return -1.0
+    if quantity == "kernel":
+        return -0.75
+    raise ValueError("no single width exponent is predicted for the function of a ReLU network (quantity='function')")
+
+
+def rich_alignment_limit() -> float:
+    """Kink alignment ``A_delta`` of a two-layer ReLU network in the rich limit ``alpha -> 0``: 1 (heuristic).
+
+    Trained from a vanishing initialization, the hidden units first turn towards a few data-determined directions
+    while they are still small, then grow ("quantization", Maennel, Bousquet & Gelly 2018, arXiv:1803.08367); for
+    a teacher made of ReLU units the heuristic expectation is that all the mass condenses on the teacher's kink
+    lines, so the mass fraction within any window ``delta > 0`` of them tends to 1. No theorem gives the deficit
+    of a finite network after a finite time; a chapter testing this limit states the threshold it accepts.
+    Dimensionless.
+
+    >>> rich_alignment_limit()
+    1.0
+    """
+    return 1.0

@@ -26,24 +26,15 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-from scipy import optimize, special
+from scipy import optimize
 
 from lmtheory import _validate
+from lmtheory.theory import activations
 
 NODES = 200  # Gauss-Hermite nodes per dimension: relative error < 1e-5 for tanh/erf up to q = 5
 
-
-def _relu(u):
-    return np.maximum(u, 0.0)
-
-
-ACTIVATIONS = {  # name -> (phi, phi')
-    "tanh": (np.tanh, lambda u: 1.0 / np.cosh(u) ** 2),
-    "erf": (special.erf, lambda u: 2.0 / np.sqrt(np.pi) * np.exp(-u * u)),
-    "relu": (_relu, lambda u: (u > 0).astype(float)),
-    "linear": (lambda u: u, np.ones_like),
-    "sin": (np.sin, np.cos),  # K* = 0 class with a_1 = -1 (renormalization chapter)
-}
+# name -> (phi, phi') in numpy, every activation of the registry (lmtheory.theory.activations)
+ACTIVATIONS = {name: (a.phi, a.dphi) for name, a in activations.REGISTRY.items()}
 
 
 @functools.lru_cache(maxsize=4)
@@ -331,3 +322,36 @@ def lyapunov_exponent(*, sigma_w: float, sigma_b: float, activation: str = "tanh
     m2 = gaussian_mean(lambda u: dphi(u) ** 2, q)
     m4 = gaussian_mean(lambda u: dphi(u) ** 4, q)
     return float(lam - (1.0 + 1.5 * (m4 - m2**2) / m2**2) / width)
+
+
+def correlation_decay_slope(c1: float, *, first: int, last: int, sigma_w: float, sigma_b: float,
+                            activation: str = "tanh") -> float:
+    """Least-squares slope of ``ln|c^l - c*|`` against ``l`` over the layers ``first <= l < last`` of the map.
+
+    The correlation map is iterated from ``c^1 = c1`` (:func:`correlation_trajectory`; layers are numbered from 1)
+    and fitted over the same window a measurement uses. Near ``c*`` the decay is exponential with slope
+    ``ln chi_c = -1/xi_c`` (:func:`correlation_depth_scale`); over a finite window that still contains the
+    ``O((c - c*)^2)`` term of the map, the fitted slope differs from ``-1/xi_c`` (here by up to a few percent), and
+    it tends to ``-1/xi_c`` as the window moves deep. This is the mean-field prediction for a slope fitted to the
+    ensemble mean over those layers. Units: per layer.
+
+    >>> s = correlation_decay_slope(0.5, first=20, last=40, sigma_w=1.0, sigma_b=0.3)   # deep window
+    >>> bool(abs(s + 1 / correlation_depth_scale(sigma_w=1.0, sigma_b=0.3)) < 1e-3)
+    True
+    """
+    _validate.positive("first", first, integer=True)
+    _validate.positive("last", last, integer=True)
+    _validate.positive("sigma_w", sigma_w)
+    _validate.nonnegative("sigma_b", sigma_b)
+    if last - first < 2:
+        raise ValueError(f"the window [first, last) must hold at least 2 layers, got first={first}, last={last}")
+    if not np.isfinite(c1) or not -1.0 <= c1 <= 1.0:
+        raise ValueError(f"c1 must lie in [-1, 1], got {c1!r}")
+    c_star = correlation_fixed_point(sigma_w=sigma_w, sigma_b=sigma_b, activation=activation)
+    c = correlation_trajectory(c1, depth=last - 1, sigma_w=sigma_w, sigma_b=sigma_b, activation=activation)
+    dev = np.abs(c[first - 1:] - c_star)
+    if np.any(dev <= 0):
+        raise ValueError("the correlation map reaches c* inside the window; start nearer to c1 or use a shorter one")
+    layers = np.arange(first, last, dtype=float)
+    dx = layers - layers.mean()
+    return float(np.sum(dx * np.log(dev)) / np.sum(dx**2))

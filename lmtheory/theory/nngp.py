@@ -53,3 +53,19 @@ def relu_output_kurtosis(*, width: int, depth: int) -> float:
     _validate.positive("width", width, integer=True)
     _validate.positive("depth", depth, integer=True)
     return 3.0 * ((1.0 + 5.0 / width) ** (depth - 1) - 1.0)
+
+
+def readout_gap_exponent() -> float:
+    """Log-log slope against the width ``n`` of the mean squared gap between a trained readout and NNGP regression.
+
+    Training only the last layer of a random network (ridge ``lambda``, ``n`` hidden units) is kernel ridge
+    regression with the empirical kernel ``K_n = F F^T`` of its random features, ``f_n = K_n(x, X) (K_n + lambda
+    I)^{-1} y``. Write ``K_n = K + dK``: ``dK`` averages ``n`` i.i.d. terms, so ``E dK = 0`` and its covariance is
+    ``O(1/n)``; ``f_n`` is a smooth function of the kernel, so ``f_n - f_inf`` is linear in ``dK`` to leading order
+    (the delta method) and ``E ||f_n - f_inf||^2 = C / n + O(n^-2)``: the slope is ``-1`` (Lee et al. 2018;
+    Neal 1996). A leading-order exponent: fit it where the ``O(n^-2)`` term is below the noise. Dimensionless.
+
+    >>> readout_gap_exponent()
+    -1.0
+    """
+    return -1.0

@@ -15,7 +15,7 @@ eigenmode ``k = 1, 2, ...``. Two resources limit learning:
   ``b = a = 1 + alpha``, for which both exponents are ``alpha``.
 
 Exponents are asymptotic (``1 << n, p << number of modes``); over a finite range the theory curves bend, and
-:func:`finite_range_slope` gives the slope a straight-line fit would see. Units: errors in units of ``y^2``.
+:func:`curve_loglog_slope` gives the slope a straight-line fit would see. Units: errors in units of ``y^2``.
 
 References: B. Bordelon, A. Canatar, C. Pehlevan, arXiv:2002.02561 (2020); A. Maloney, D. A. Roberts,
 J. Sully, arXiv:2210.16859 (2022); Y. Bahri et al., arXiv:2102.06701 (2021).
@@ -109,12 +109,16 @@ def random_feature_error(p, eigenvalues, target_power, *, ridge: float = 0.0):
     return np.sum(power * (1.0 - eigenlearning.learnability(lam, kappa)), axis=-1)
 
 
-def finite_range_slope(x, curve) -> float:
-    """Least-squares slope of ``log curve`` against ``log x``: the exponent a fit over this range would report.
+def curve_loglog_slope(x, curve) -> float:
+    """Log-log slope of a *theory* curve over a finite range: ``sum_i w_i ln curve_i``, ``w_i = (ln x_i - m) /
+    sum_j (ln x_j - m)^2`` with ``m`` the mean of ``ln x`` -- the exponent a straight-line fit over this grid reports.
 
-    Compare a measured slope with this (same grid, same fit) to remove the bias of pre-asymptotic curvature.
+    A deterministic functional of a closed-form curve (e.g. :func:`random_feature_error` or
+    :func:`lmtheory.theory.eigenlearning.mse_test` on the sizes of a sweep), not an estimate from samples: compare a
+    measured slope (:func:`lmtheory.contract.stats.slope` on the same grid) with this to remove the bias of
+    pre-asymptotic curvature. Equals minus the exponent for an exact power law. Dimensionless.
 
-    >>> round(finite_range_slope([1.0, 2.0, 4.0], [1.0, 0.25, 0.0625]), 12)
+    >>> round(curve_loglog_slope([1.0, 2.0, 4.0], [1.0, 0.25, 0.0625]), 12)
     -2.0
     """
     lx = np.log(_validate.positive_array("x", x))
@@ -123,3 +127,6 @@ def finite_range_slope(x, curve) -> float:
         raise ValueError(f"x and curve must be 1-D of the same length >= 2, got {lx.shape} and {ly.shape}")
     dx = lx - lx.mean()
     return float(np.sum(dx * (ly - ly.mean())) / np.sum(dx**2))
+
+
+finite_range_slope = curve_loglog_slope  # deprecated name (scaling-laws notebook); use curve_loglog_slope
