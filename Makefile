@@ -42,7 +42,7 @@ book: install
 test: unit notebooks book-check
 
 unit: install
-	$(BIN)/python -m pytest -q tests lmtheory --doctest-modules
+	$(BIN)/python -m pytest -q -n auto --durations=10 tests lmtheory --doctest-modules
 
 notebooks: install
 	rm -rf $(RECORDS)

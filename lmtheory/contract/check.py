@@ -42,116 +42,18 @@ from dataclasses import MISSING, asdict, dataclass, fields
 import numpy as np
 
 from lmtheory import _validate
+from lmtheory.contract.format import error_summary, format_value, jsonable
 from lmtheory.contract.prediction import Prediction, predict
 from lmtheory.contract.stats import Estimate
+from lmtheory.contract.tolerance import (DEFAULT_ALPHA, Tolerance, absolute, relative, se_multiplier,
+                                         within_se)
 
-KINDS = ("relative", "absolute", "stderr")
 EVIDENCE = ("trained-network", "random-network", "solvable-model")
 CHECK_KINDS = ("check", "breaks")
-DEFAULT_ALPHA = 5e-5        # two-sided false-alarm probability of a statistical check
 
 __all__ = ["DEFAULT_ALPHA", "EVIDENCE", "Prediction", "PredictionFailed", "Record", "Tolerance", "Verdict",
            "absolute", "check", "check_breaks", "error_summary", "evaluate", "format_value", "predict",
            "relative", "se_multiplier", "within_se"]
-
-
-def se_multiplier(alpha: float, dof=math.inf) -> float:
-    """Standard errors allowed for a two-sided false-alarm probability ``alpha`` with ``dof`` degrees of freedom.
-
-    The Student-t quantile ``t_{1 - alpha/2}(dof)`` (the normal one for infinite ``dof``).
-
-    >>> round(se_multiplier(5e-5), 2), round(se_multiplier(5e-5, 15), 2), round(se_multiplier(5e-5, 4), 1)
-    (4.06, 5.61, 18.5)
-    """
-    from scipy import stats
-
-    _validate.fraction("alpha", alpha)
-    if dof is None or math.isinf(dof):
-        return float(stats.norm.isf(alpha / 2))
-    return float(stats.t.isf(alpha / 2, df=_validate.positive("dof", dof)))
-
-
-@dataclass(frozen=True)
-class Tolerance:
-    """How far a measurement may sit from a prediction.
-
-    ``kind="relative"``: ``|m - p| <= value * |p|``. ``kind="absolute"``: ``|m - p| <= value`` (both
-    deterministic). ``kind="stderr"``: ``value`` is the two-sided false-alarm probability ``alpha`` and
-    ``|m - p| <= max(k SE, rel_floor |p|, abs_floor)`` with ``k = se_multiplier(alpha, dof)`` for the
-    measurement's degrees of freedom; the floors stand for a *stated* systematic error of the theory (a known
-    finite-size or discretization correction), never for noise.
-    """
-
-    kind: str
-    value: float
-    rel_floor: float = 0.0
-    abs_floor: float = 0.0
-
-    def __post_init__(self):
-        _validate.one_of("tolerance kind", self.kind, set(KINDS))
-        _validate.positive("tolerance value", self.value)
-        if self.kind == "stderr":
-            _validate.fraction("alpha (false-alarm probability)", self.value)
-        _validate.nonnegative("rel_floor", self.rel_floor)
-        _validate.nonnegative("abs_floor", self.abs_floor)
-        for name in ("value", "rel_floor", "abs_floor"):  # numpy scalars -> plain floats (JSON, formatting)
-            object.__setattr__(self, name, float(getattr(self, name)))
-
-    @property
-    def statistical(self) -> bool:
-        """True for a tolerance in standard errors (it has a false-alarm probability)."""
-        return self.kind == "stderr"
-
-    def describe(self, dof=math.inf) -> str:
-        """Short human-readable form, e.g. ``'4.06 SE (α=5e-05)'`` or ``'rel 5%'``."""
-        if self.kind == "relative":
-            return f"rel {100 * self.value:.3g}%"
-        if self.kind == "absolute":
-            return f"abs {self.value:.3g}"
-        floors = [f"rel {100 * self.rel_floor:.3g}%"] * (self.rel_floor > 0)
-        floors += [f"abs {self.abs_floor:.3g}"] * (self.abs_floor > 0)
-        dof_text = "" if dof is None or math.isinf(dof) else f", {dof:g} dof"
-        return (f"{se_multiplier(self.value, dof):.3g} SE (α={self.value:.2g}{dof_text})"
-                + (f" (floor {', '.join(floors)})" if floors else ""))
-
-
-def relative(rtol: float) -> Tolerance:
-    """Deterministic tolerance ``|m - p| <= rtol |p|`` (no sampling noise in the comparison).
-
-    >>> relative(0.05).describe()
-    'rel 5%'
-    """
-    return Tolerance("relative", rtol)
-
-
-def absolute(atol: float) -> Tolerance:
-    """Deterministic tolerance ``|m - p| <= atol`` (in the units of the quantity).
-
-    >>> absolute(1e-6).describe()
-    'abs 1e-06'
-    """
-    return Tolerance("absolute", atol)
-
-
-def within_se(n_se: float | None = None, *, alpha: float | None = None, rel_floor: float = 0.0,
-              abs_floor: float = 0.0) -> Tolerance:
-    """Statistical tolerance: a two-sided false-alarm probability ``alpha`` (default :data:`DEFAULT_ALPHA`).
-
-    The number of standard errors follows from ``alpha`` and the degrees of freedom of the measured
-    :class:`~lmtheory.Estimate` when the check is evaluated (4.06 SE for infinitely many, 5.61 for 15).
-    ``n_se`` instead of ``alpha`` gives the false-alarm probability of ``n_se`` normal standard deviations
-    (``within_se(3)``: alpha = 0.0027). Floors: see :class:`Tolerance`.
-
-    >>> within_se().describe(), within_se().describe(dof=15)
-    ('4.06 SE (α=5e-05)', '5.61 SE (α=5e-05, 15 dof)')
-    """
-    if n_se is not None and alpha is not None:
-        raise ValueError("give n_se or alpha, not both")
-    if n_se is not None:
-        from scipy import stats
-
-        alpha = float(2 * stats.norm.sf(_validate.positive("n_se", n_se)))
-    return Tolerance("stderr", DEFAULT_ALPHA if alpha is None else alpha, rel_floor, abs_floor)
 
 
 def evaluate(predicted, measured, stderr, tolerance: Tolerance, dof=math.inf, *, margin=None):
@@ -275,7 +177,7 @@ class Record:
         """The record of a verdict, with the run's identity (``chapter, run_id, seed, scale, ...``)."""
         out = {f.name: getattr(verdict, f.name) for f in fields(Verdict) if f.name != "tolerance"}
         for k in ("predicted", "measured", "stderr", "error", "allowed"):
-            out[k] = None if out[k] is None else _jsonable(out[k])
+            out[k] = None if out[k] is None else jsonable(out[k])
         out.update(theory=list(verdict.theory), tolerance=asdict(verdict.tolerance),
                    dof="inf" if math.isinf(verdict.dof) else verdict.dof)
         return Record(**out, **run)
@@ -410,36 +312,3 @@ def _finish(verdict: Verdict, quiet: bool, raise_on_fail: bool) -> Verdict:
     if not verdict.passed and raise_on_fail:
         raise PredictionFailed(verdict)
     return verdict
-
-
-def format_value(x) -> str:
-    """A number or a short array for a verdict line: 4 significant digits, at most 6 elements.
-
-    >>> format_value(np.array([1.0, 2.5])), format_value(3.14159)
-    ('[1, 2.5]', '3.142')
-    """
-    a = np.asarray(x, float)
-    if a.ndim == 0:
-        return f"{float(a):.4g}"
-    flat = a.ravel()
-    body = ", ".join(f"{v:.4g}" for v in flat[:6]) + (", …" if flat.size > 6 else "")
-    return f"[{body}]"
-
-
-def error_summary(v: Verdict) -> str:
-    """The worst element's error, in standard errors, percent or units according to the tolerance."""
-    ratio = np.where(np.isfinite(v.error), v.error / np.maximum(v.allowed, 1e-300), np.inf)
-    i = int(np.nanargmin(ratio) if v.check_kind == "breaks" else np.nanargmax(ratio))
-    e, p = v.error.ravel()[i], np.abs(v.predicted).ravel()[i]
-    if v.tolerance.kind == "stderr":
-        se = np.broadcast_to(v.stderr, v.error.shape).ravel()[i]
-        return f"{e:.3g} = {e / se:.2f} SE" if se > 0 else f"{e:.3g}"
-    if v.tolerance.kind == "relative":
-        return f"{100 * e / p:.3g}%"
-    return f"{e:.3g}"
-
-
-def _jsonable(a):
-    arr = np.asarray(a, float)
-    conv = [float(v) if np.isfinite(v) else str(float(v)) for v in arr.ravel()]  # 'nan', 'inf'
-    return conv[0] if arr.ndim == 0 else np.array(conv, dtype=object).reshape(arr.shape).tolist()
