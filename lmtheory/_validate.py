@@ -112,17 +112,3 @@ def finite_array(name: str, value, *, allow_inf: bool = False):
         raise ValueError(f"{name} must be real, got {value!r}")
     return np.asarray(value, dtype=float)
 
-
-def size(name: str, value, *, minimum: int = 1):
-    """Return ``value`` as an ``int`` if it is a whole number ``>= minimum`` (a width, a depth, a count of steps or
-    samples: an integer-valued float such as ``1e4`` is accepted), else raise ``ValueError`` naming ``name``.
-
-    Values traced by ``jax.jit``/``vmap`` pass unchecked, as in :func:`positive`.
-    """
-    if _traced(value):
-        return value
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    if not math.isfinite(float(value)) or float(value) != int(value) or value < minimum:
-        raise ValueError(f"{name} must be a finite integer >= {minimum}, got {value!r}")
-    return int(value)

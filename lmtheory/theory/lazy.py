@@ -46,8 +46,8 @@ def lazy_displacement(kernel, residual, *, lr: float, steps: int) -> float:
     >>> round(lazy_displacement(K, np.array([1.0, 1.0]), lr=0.5, steps=10_000), 6)   # sqrt(1/2 + 1/0.5)
     1.581139
     """
-    k = np.asarray(kernel, float)
-    r = np.asarray(residual, float).ravel()
+    k = _validate.finite_array("kernel", kernel)
+    r = _validate.finite_array("residual", residual).ravel()
     if k.ndim != 2 or k.shape != (r.size, r.size):
         raise ValueError(f"kernel must be a square matrix matching residual ({r.size} points), got {k.shape}")
     if not np.allclose(k, k.T, rtol=1e-6, atol=1e-12 * max(1.0, np.abs(k).max())):
@@ -78,7 +78,7 @@ def random_alignment(directions, half_width: float) -> float:
     >>> random_alignment(np.array([[1.0, 0.0], [-1.0, 0.0]]), 0.1) == random_alignment(np.array([[1.0, 0.0]]), 0.1)
     True
     """
-    w = np.asarray(directions, float)
+    w = _validate.finite_array("directions", directions)
     if w.ndim != 2 or w.shape[1] != 2 or w.shape[0] == 0:
         raise ValueError(f"directions must have shape (n_teacher, 2), got {w.shape}")
     if not isinstance(half_width, (int, float, np.floating)) or not 0 < half_width <= np.pi / 2:

@@ -33,7 +33,7 @@ def mode_trajectory(time, *, strength: float, init: float):
     """
     s = _validate.positive("strength", strength)
     u0 = _validate.positive("init", init)
-    t = np.asarray(time, float)
+    t = _validate.finite_array("time", time, allow_inf=True)     # time = inf: the final strength s
     return s / (1.0 + (s / u0 - 1.0) * np.exp(-2.0 * s * t))
 
 
@@ -106,7 +106,7 @@ def expected_half_time(*, strength, init_scale: float, width: int, rank_above=0,
     s = _validate.positive_array("strength", strength)
     sigma0 = _validate.positive_array("init_scale", init_scale)
     _validate.positive("width", width, integer=True)
-    m = np.asarray(rank_above, dtype=float)
+    m = _validate.finite_array("rank_above", rank_above)
     if np.any(m < 0) or np.any(m >= width):
         raise ValueError(f"rank_above must lie in [0, width), got {rank_above!r}")
     rate = s if lr is None else discrete_rate(strength=s, lr=lr)

@@ -55,7 +55,7 @@ def gaussian_mean(f, q, *, nodes: int = NODES):
     12.0
     """
     z, w = _normal_nodes(nodes)
-    q = np.asarray(q, float)
+    q = _validate.finite_array("q", q)
     if np.any(q < 0):
         raise ValueError(f"q (a variance) must be >= 0, got {q}")
     return np.tensordot(f(np.sqrt(q)[..., None] * z), w, axes=([-1], [0]))
@@ -104,6 +104,8 @@ def q_fixed_point(*, sigma_w: float, sigma_b: float, activation: str = "tanh") -
     2.0
     """
     _functions(activation)
+    _validate.positive("sigma_w", sigma_w)
+    _validate.nonnegative("sigma_b", sigma_b)
     if activation in ("relu", "linear"):
         gain = sigma_w**2 * (0.5 if activation == "relu" else 1.0)
         if gain >= 1.0:
@@ -136,6 +138,7 @@ def chi_1(*, sigma_w: float, sigma_b: float, activation: str = "tanh") -> float:
     """
     _, dphi = _functions(activation)
     _validate.positive("sigma_w", sigma_w)
+    _validate.nonnegative("sigma_b", sigma_b)
     if activation in ("relu", "linear"):                    # phi'^2 is 1/2 (relu) or 1 on average, whatever q
         return float(sigma_w**2 * (0.5 if activation == "relu" else 1.0))
     q = q_fixed_point(sigma_w=sigma_w, sigma_b=sigma_b, activation=activation)
@@ -245,6 +248,8 @@ def correlation_trajectory(c1: float, *, depth: int, sigma_w: float, sigma_b: fl
     True
     """
     _validate.positive("depth", depth, integer=True)
+    if not np.isfinite(c1) or not -1.0 <= c1 <= 1.0:
+        raise ValueError(f"c1 must lie in [-1, 1], got {c1!r}")
     out = [float(c1)]
     for _ in range(depth - 1):
         out.append(correlation_map(out[-1], sigma_w=sigma_w, sigma_b=sigma_b, activation=activation))

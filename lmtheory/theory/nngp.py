@@ -33,6 +33,8 @@ def one_hidden_layer_kurtosis(q1: float, *, width: int, sigma_w: float, sigma_b:
     """
     _validate.positive("q1", q1)
     _validate.positive("width", width, integer=True)
+    _validate.positive("sigma_w", sigma_w)
+    _validate.nonnegative("sigma_b", sigma_b)
     phi, _ = meanfield.ACTIVATIONS[_validate.one_of("activation", activation, set(meanfield.ACTIVATIONS))]
     m2 = float(meanfield.gaussian_mean(lambda u: phi(u) ** 2, q1))
     m4 = float(meanfield.gaussian_mean(lambda u: phi(u) ** 4, q1))

@@ -141,7 +141,8 @@ def ordered_loss(n_effective, *, n_tasks: int, alpha: float, loss_unlearned: flo
     >>> abs(a - b) < 1e-12
     True
     """
-    n = np.asarray(n_effective, dtype=float)
+    _check(n_tasks, alpha)
+    n = _validate.finite_array("n_effective", n_effective)
     if np.any(n < 0) or np.any(n > n_tasks):
         raise ValueError(f"n_effective must lie in [0, n_tasks={n_tasks}], got {n_effective!r}")
     ints = np.arange(n_tasks + 1)

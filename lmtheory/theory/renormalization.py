@@ -178,6 +178,7 @@ def relaxation_rate(*, activation: str = "tanh", sigma_w: float, sigma_b: float 
 
 def _window_flow(k1, window, activation, sigma_w, sigma_b, width):
     """Layers ``window[0]..window[1]`` and the flow's kernel there (the first-order 1/width mean with a width)."""
+    _validate.positive_array("k1", k1)                  # checked here so that the message names k1, not q1
     lo, hi = (_validate.positive(f"window[{i}]", w, integer=True) for i, w in enumerate(window))
     if hi - lo < 2:
         raise ValueError(f"window must span at least 3 layers, got {tuple(window)}")

@@ -101,8 +101,9 @@ def random_feature_error(p, eigenvalues, target_power, *, ridge: float = 0.0):
     >>> round(float(random_feature_error(2, [1.0] * 4, [1.0] * 4)), 12)     # L = 1/2 for all 4 modes
     2.0
     """
+    _validate.positive_array("p", p)                   # checked here so that the message names p, not n
     lam = _validate.positive_array("eigenvalues", eigenvalues)
-    power = np.asarray(target_power, dtype=float)
+    power = _validate.finite_array("target_power", target_power)
     if power.shape != lam.shape or np.any(power < 0):
         raise ValueError(f"target_power must be >= 0 with the shape of eigenvalues {lam.shape}, got {power.shape}")
     kappa = eigenlearning.effective_ridge(p, lam, ridge=ridge)

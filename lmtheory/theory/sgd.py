@@ -170,7 +170,7 @@ def second_moment_trajectory(init, *, lr: float, batch: int, spectrum, noise: fl
     """
     _validate.positive("steps", steps, integer=True)
     m, b = second_moment_map(lr=lr, batch=batch, spectrum=spectrum, noise=noise, kurtosis=kurtosis)
-    c = np.asarray(init, float)
+    c = _validate.finite_array("init", init)
     if c.shape != b.shape:
         raise ValueError(f"init must have one entry per eigenvalue, shape {b.shape}, got {c.shape}")
     out = [c]

@@ -35,7 +35,7 @@ from lmtheory.theory import linear_networks
 
 def _growth(time, strength, lr):
     """``c(t)``: ``cosh(2 s t)`` for gradient flow, ``[(1 + lr s)^(2k) + (1 - lr s)^(2k)]/2`` with ``k = t/lr``."""
-    t = np.asarray(time, dtype=float)
+    t = _validate.finite_array("time", time, allow_inf=True)    # time = inf: the aligned limit 2/sqrt(dim + 3)
     if np.any(t < 0):
         raise ValueError("time must be >= 0")
     if lr is None:

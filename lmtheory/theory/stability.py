@@ -49,7 +49,7 @@ def growth_factor(lr, curvature):
     2.0
     """
     lr = _validate.positive_array("lr", lr)
-    return np.abs(1.0 - lr * np.asarray(curvature, float))
+    return np.abs(1.0 - lr * _validate.finite_array("curvature", curvature))
 
 
 def spectral_radius(lr, eigenvalues):
@@ -61,7 +61,7 @@ def spectral_radius(lr, eigenvalues):
     >>> spectral_radius(np.array([0.1, 0.3]), np.array([1.0, 10.0])).round(6).tolist()
     [0.9, 2.0]
     """
-    lam = np.asarray(eigenvalues, float)
+    lam = _validate.finite_array("eigenvalues", eigenvalues)
     lr = np.asarray(_validate.positive_array("lr", lr), float)
     return np.max(growth_factor(lr[..., None], lam), axis=-1)
 
@@ -81,5 +81,5 @@ def quadratic_trajectory(steps, *, lr: float, eigenvalues, initial):
     k = np.asarray(steps)
     if not np.issubdtype(k.dtype, np.integer) or np.any(k < 0):
         raise ValueError(f"steps must be non-negative integers, got {steps!r}")
-    factor = 1.0 - lr * np.asarray(eigenvalues, float)
-    return np.asarray(initial, float) * factor ** k[..., None]
+    factor = 1.0 - lr * _validate.finite_array("eigenvalues", eigenvalues)
+    return _validate.finite_array("initial", initial) * factor ** k[..., None]
