@@ -31,7 +31,6 @@ def test_tail_loss_slope_tends_to_minus_alpha_and_bends_when_truncated():
     n = np.arange(1, 5)                                                      # against numpy's own fit
     fit = np.polyfit(np.log(n), np.log(quanta.tail_loss(n, n_tasks=6, alpha=0.7)), 1)[0]
     assert quanta.tail_loss_slope(n, n_tasks=6, alpha=0.7) == pytest.approx(fit, rel=1e-12)
-    assert quanta.finite_range_slope is quanta.tail_loss_slope                # deprecated name kept for notebooks
 
 
 def test_step_exponent_composes_time_and_loss_laws():

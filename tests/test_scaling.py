@@ -59,7 +59,6 @@ def test_curve_loglog_slope_of_an_exact_power_law_and_of_a_curved_law():
     curved = x**-0.7 + 0.3 / x**2                                            # against numpy's own fit
     assert scaling.curve_loglog_slope(x, curved) == pytest.approx(np.polyfit(np.log(x), np.log(curved), 1)[0],
                                                                   rel=1e-12)
-    assert scaling.finite_range_slope is scaling.curve_loglog_slope          # deprecated name kept for notebooks
 
 
 @pytest.mark.parametrize("call", [

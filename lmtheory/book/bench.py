@@ -28,8 +28,8 @@ import statistics
 import sys
 import time
 
-COMPILE_EVENTS = ("/jax/core/compile/jaxpr_trace_duration", "/jax/core/compile/jaxpr_to_mlir_module_duration",
-                  "/jax/core/compile/backend_compile_duration")
+from lmtheory.contract.config import COMPILE_EVENTS
+
 _COMPILE = {"seconds": 0.0}
 
 

@@ -184,7 +184,7 @@ def setup(chapter: str, *, seed: int = 0) -> Run:
     return Run(chapter, seed, scale, run_id)
 
 
-_COMPILE_EVENTS = ("/jax/core/compile/jaxpr_trace_duration", "/jax/core/compile/jaxpr_to_mlir_module_duration",
+COMPILE_EVENTS = ("/jax/core/compile/jaxpr_trace_duration", "/jax/core/compile/jaxpr_to_mlir_module_duration",
                    "/jax/core/compile/backend_compile_duration")
 _COMPILE_LOG: dict = {}
 
@@ -197,7 +197,7 @@ def _log_compilation(chapter: str, path: pathlib.Path) -> None:
         return
 
     def listener(name, seconds, **_):
-        if name not in _COMPILE_EVENTS:
+        if name not in COMPILE_EVENTS:
             return
         _COMPILE_LOG["seconds"] += seconds
         log = _COMPILE_LOG["path"]

@@ -94,7 +94,6 @@ def tail_loss_slope(n_values, *, n_tasks: int, alpha: float) -> float:
     return float(np.sum(dx * (y - y.mean())) / np.sum(dx**2))
 
 
-finite_range_slope = tail_loss_slope  # deprecated name (quanta notebook); use tail_loss_slope
 
 
 def learning_times(frequencies, *, examples_needed: float, batch: int) -> np.ndarray:

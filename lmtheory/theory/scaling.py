@@ -130,4 +130,3 @@ def curve_loglog_slope(x, curve) -> float:
     return float(np.sum(dx * (ly - ly.mean())) / np.sum(dx**2))
 
 
-finite_range_slope = curve_loglog_slope  # deprecated name (scaling-laws notebook); use curve_loglog_slope
