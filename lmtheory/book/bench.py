@@ -105,7 +105,14 @@ def training_loop(width: int, *, batch: int, steps: int, depth: int = 3) -> dict
 
 
 def ensemble(n_seeds: int = 16, *, width: int = 64, steps: int = 2000) -> dict:
-    """A ``vmap`` over ``n_seeds`` initializations against ``n_seeds`` sequential runs of the same program."""
+    """A ``vmap`` over ``n_seeds`` initializations against ``n_seeds`` sequential runs of the same program.
+
+    *Sequential* means one run after the other (each waited for, as a Python loop over seeds that uses its
+    results does). JAX's asynchronous dispatch can also overlap the single runs on several cores, while a small
+    vmapped program runs on one; that time is reported as ``overlapped_s`` (not the goal's reference). At small
+    widths the step is overhead-bound and vmap wins by several times; once a single run's matmuls reach the
+    machine's GEMM rate both sit at that limit and the ratio tends to 1.
+    """
     import jax
     import jax.numpy as jnp
 
@@ -121,10 +128,11 @@ def ensemble(n_seeds: int = 16, *, width: int = 64, steps: int = 2000) -> dict:
     keys = jax.random.split(jax.random.key(2), n_seeds)
     vm = timed(jax.jit(jax.vmap(one)), keys, repeats=2)
     single = jax.jit(one)
-    seq = timed(lambda ks: [single(k) for k in ks], keys, repeats=2)
+    seq = timed(lambda ks: [jax.block_until_ready(single(k)) for k in ks], keys, repeats=2)
+    overlapped = timed(lambda ks: [single(k) for k in ks], keys, repeats=2)
     return {"case": f"{n_seeds} seeds x {steps} GD steps, width {width}", "vmap_s": vm["run_s"],
-            "sequential_s": seq["run_s"], "ratio": seq["run_s"] / vm["run_s"], "goal": 1.0,
-            "compile_s": vm["compile_s"], "first_s": vm["first_s"]}
+            "sequential_s": seq["run_s"], "overlapped_s": overlapped["run_s"], "ratio": seq["run_s"] / vm["run_s"],
+            "goal": 1.0, "compile_s": vm["compile_s"], "first_s": vm["first_s"]}
 
 
 def _unbox_init(width: int, key):
@@ -193,7 +201,8 @@ def to_markdown(result: dict) -> str:
         if "gflops" in r:
             meas, ref = f"{r['gflops']:.3g} GFLOP/s", f"sgemm {r['sgemm_gflops']:.3g} GFLOP/s"
         elif "vmap_s" in r:
-            meas, ref = f"vmap {r['vmap_s']:.3g} s", f"sequential {r['sequential_s']:.3g} s"
+            meas = f"vmap {r['vmap_s']:.3g} s"
+            ref = f"sequential {r['sequential_s']:.3g} s (overlapped {_fmt(r.get('overlapped_s'))} s)"
         else:
             meas, ref = f"lmt {r['ours_s']:.3g} s", f"per-example {r['baseline_s']:.3g} s"
         ok = "met" if r["ratio"] >= r["goal"] else "NOT MET"
@@ -218,7 +227,7 @@ def run(*, smoke: bool = False, records=None, book_seconds=None) -> dict:
         kernels = [training_loop(32, batch=32, steps=4), ensemble(2, width=8, steps=8), ntk(16, 4)]
     else:
         kernels = [training_loop(w, batch=512, steps=100) for w in (256, 512, 1024)]
-        kernels += [ensemble(16), ntk()]
+        kernels += [ensemble(16, width=16), ensemble(16, width=64), ntk()]
     return {"kernels": kernels, "notebooks": notebooks(records) if records else None, "book_warm_s": book_seconds}
 
 
