@@ -175,3 +175,40 @@ def test_potential_interpolant_survives_a_numerically_singular_dual_hessian():
         y = x @ beta_star
         beta = ib.potential_interpolant(x, y, init_scale=1e-12)
         assert np.abs(x @ beta - y).max() < 1e-6 * (np.abs(y).max() + 1)
+
+
+def test_relative_test_error_is_the_distance_of_the_potential_interpolant_from_the_teacher():
+    x, y = _problem(4)
+    rng = np.random.default_rng(4)
+    teacher = np.linalg.lstsq(x, y, rcond=None)[0] + 0.1 * rng.standard_normal(x.shape[1])
+    for alpha in (0.05, 0.5, 30.0):
+        beta = ib.potential_interpolant(x, y, init_scale=alpha)
+        expected = np.sum((beta - teacher) ** 2) / np.sum(teacher**2)
+        assert ib.relative_test_error(x, y, teacher, init_scale=alpha) == pytest.approx(expected, rel=1e-12)
+    l2 = ib.min_l2_interpolant(x, y)
+    assert ib.relative_test_error(x, y, teacher, init_scale=30.0) == pytest.approx(
+        np.sum((l2 - teacher) ** 2) / np.sum(teacher**2), rel=1e-4)
+
+
+def test_l2_test_error_matches_monte_carlo_over_gaussian_designs():
+    """Mean of ||beta_l2 - beta*||^2 / ||beta*||^2 over random designs, for a fixed sparse teacher."""
+    rng = np.random.default_rng(5)
+    n, d = 6, 15
+    teacher = np.zeros(d)
+    teacher[[1, 7]] = [1.0, -0.5]
+    samples = []
+    for _ in range(4000):
+        x = rng.standard_normal((n, d))
+        samples.append(np.sum((ib.min_l2_interpolant(x, x @ teacher) - teacher) ** 2) / np.sum(teacher**2))
+    samples = np.array(samples)
+    assert abs(samples.mean() - ib.l2_test_error(n_samples=n, dim=d)) < 4 * samples.std() / np.sqrt(samples.size)
+
+
+@pytest.mark.parametrize("call", [
+    lambda: ib.l2_test_error(n_samples=40, dim=20),
+    lambda: ib.l2_test_error(n_samples=0, dim=20),
+    lambda: ib.relative_test_error(np.ones((1, 3)), np.ones(1), np.zeros(3), init_scale=1.0),
+])
+def test_generalization_functions_reject_bad_arguments(call):
+    with pytest.raises(ValueError):
+        call()

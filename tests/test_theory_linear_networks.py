@@ -71,3 +71,65 @@ def test_expected_half_time_uses_e_log_chi_square():
 def test_bad_arguments_raise_value_error(call):
     with pytest.raises(ValueError):
         call()
+
+
+def _teacher(d=6, h=5, seed=0):
+    rng = np.random.default_rng(seed)
+    u, _ = np.linalg.qr(rng.standard_normal((d, d)))
+    v, _ = np.linalg.qr(rng.standard_normal((d, d)))
+    s = np.array([3.0, 2.0, 1.0, 0.5, 0.0, 0.0])[:d]
+    e, _ = np.linalg.qr(rng.standard_normal((h, h)))
+    return u, s, v, e
+
+
+def _gradients(w1, w2, m):
+    """Gradients of L = ||M - W2 W1||_F^2 / 2 (whitened inputs) with respect to W1 and W2."""
+    r = m - w2 @ w1
+    return -w2.T @ r, -r @ w1.T
+
+
+def test_balanced_networks_that_learned_a_subset_of_modes_are_saddles_with_escape_rate_s_next():
+    """The prose of 'Saddle to saddle' and exercise dln-ex-saddles: critical points, and the unstable rate."""
+    u, s, v, e = _teacher()
+    m = (u * s) @ v.T
+    learned = [0, 1]
+    w1 = sum(np.sqrt(s[b]) * np.outer(e[:, b], v[:, b]) for b in learned)
+    w2 = sum(np.sqrt(s[b]) * np.outer(u[:, b], e[:, b]) for b in learned)
+    g1, g2 = _gradients(w1, w2, m)
+    assert np.abs(g1).max() < 1e-12 and np.abs(g2).max() < 1e-12
+    assert 0.5 * np.sum((m - w2 @ w1) ** 2) == pytest.approx(0.5 * np.sum(s[2:] ** 2))
+    # Hessian-vector products by finite differences of the gradient: the most unstable direction grows at s[2]
+    n1, n2 = w1.size, w2.size
+
+    def hess_vec(z):
+        d1, d2 = z[:n1].reshape(w1.shape), z[n1:].reshape(w2.shape)
+        eps = 1e-6
+        a1, a2 = _gradients(w1 + eps * d1, w2 + eps * d2, m)
+        b1, b2 = _gradients(w1 - eps * d1, w2 - eps * d2, m)
+        return np.concatenate([(a1 - b1).ravel(), (a2 - b2).ravel()]) / (2 * eps)
+
+    hess = np.stack([hess_vec(z) for z in np.eye(n1 + n2)])
+    assert np.linalg.eigvalsh((hess + hess.T) / 2).min() == pytest.approx(-s[2], abs=1e-6)
+
+
+def test_gradient_flow_conserves_the_balancedness_matrix():
+    """W2^T W2 - W1 W1^T is conserved by the flow (small-step RK4 on a random start)."""
+    u, s, v, _ = _teacher(seed=1)
+    m = (u * s) @ v.T
+    rng = np.random.default_rng(2)
+    w = [0.3 * rng.standard_normal((5, 6)), 0.3 * rng.standard_normal((6, 5))]
+    charge0 = w[1].T @ w[1] - w[0] @ w[0].T
+
+    def flow(state):
+        g1, g2 = _gradients(state[0], state[1], m)
+        return [-g1, -g2]
+
+    dt = 1e-3
+    for _ in range(2000):
+        k1 = flow(w)
+        k2 = flow([a + dt / 2 * k for a, k in zip(w, k1)])
+        k3 = flow([a + dt / 2 * k for a, k in zip(w, k2)])
+        k4 = flow([a + dt * k for a, k in zip(w, k3)])
+        w = [a + dt / 6 * (p + 2 * q + 2 * r + t) for a, p, q, r, t in zip(w, k1, k2, k3, k4)]
+    np.testing.assert_allclose(w[1].T @ w[1] - w[0] @ w[0].T, charge0, atol=1e-9)
+    assert np.sum((m - w[1] @ w[0]) ** 2) < 0.5 * np.sum(m**2)       # it did learn something meanwhile

@@ -121,6 +121,44 @@ def potential_interpolant(x, y, *, init_scale: float):
     return beta
 
 
+def relative_test_error(x, y, beta_star, *, init_scale: float):
+    """Relative excess test error ``||beta_Q - beta*||^2 / ||beta*||^2`` of the gradient-flow limit.
+
+    ``beta_Q`` is :func:`potential_interpolant` of ``(x, y)`` at ``alpha = init_scale``, the interpolant that
+    gradient flow from ``u = v = alpha`` converges to. For test inputs with identity covariance the excess test
+    error of a linear predictor is ``E_x <beta - beta*, x>^2 = ||beta - beta*||^2``; dividing by ``||beta*||^2``
+    makes it dimensionless (0: the teacher is recovered; 1: no better than predicting 0).
+
+    >>> x, y = np.array([[1.0, 2.0]]), np.array([2.0])
+    >>> round(float(relative_test_error(x, y, np.array([0.0, 1.0]), init_scale=1e3)), 6)   # l2 solution (0.4, 0.8)
+    0.2
+    """
+    b = _validate.finite_array("beta_star", beta_star)
+    norm2 = float(b @ b) if b.ndim == 1 else 0.0
+    if not norm2 > 0:
+        raise ValueError("beta_star must be a non-zero vector")
+    return float(np.sum((potential_interpolant(x, y, init_scale=init_scale) - b) ** 2) / norm2)
+
+
+def l2_test_error(*, n_samples: int, dim: int):
+    """Mean relative test error ``E ||beta_l2 - beta*||^2 / ||beta*||^2 = 1 - n/d`` of the min-l2 interpolant.
+
+    For a Gaussian design (``X_ij`` i.i.d. ``N(0, 1)``, ``n < d``) and any teacher independent of ``X``, the
+    min-l2 interpolant of ``y = X beta*`` is the orthogonal projection of ``beta*`` onto the row space of ``X``, a
+    uniformly random ``n``-dimensional subspace; the squared fraction of ``beta*`` left outside it is
+    ``Beta((d - n)/2, n/2)``-distributed with mean ``1 - n/d`` (exact). It is the relative excess test error of
+    the lazy (``alpha -> infinity``) network, as in :func:`relative_test_error`.
+
+    >>> l2_test_error(n_samples=20, dim=40)
+    0.5
+    """
+    n = _validate.positive("n_samples", n_samples, integer=True)
+    d = _validate.positive("dim", dim, integer=True)
+    if not n < d:
+        raise ValueError(f"n_samples must be below dim (an underdetermined problem), got {n} and {d}")
+    return 1.0 - n / d
+
+
 def _newton_polish(grad_hess, nu, *, steps: int = 8):
     """A few plain Newton steps on a convex problem's stationarity equation, kept while the gradient shrinks.
 
