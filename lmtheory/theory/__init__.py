@@ -17,7 +17,8 @@ Part I    ``linear_networks`` (Saxe mode dynamics), ``gradient_flow`` (GD vs flo
           ``kernels`` (NNGP/NTK, arc-cosine kernels, kernel regression, the ``Network`` description shared with
           the samplers -- Parts II and III), ``activations`` (the activation registry),
           ``lazy`` (output-scale limit), ``silent_alignment``, ``stability`` (2/lambda_max, edge of stability).
-Part II   ``perceptron`` (Cover's count, Gardner capacity, online Hebb/perceptron learning curves), ``meanfield`` (signal propagation by Gauss-Hermite quadrature), ``nngp``, ``sgd`` (online least
+Part II   ``perceptron`` (Cover's count, Gardner capacity, online Hebb/perceptron learning curves),
+          ``meanfield`` (signal propagation by Gauss-Hermite quadrature), ``nngp``, ``sgd`` (online least
           squares: temperature, divergence), ``random_matrix`` (Marchenko-Pastur, BBP), ``double_descent``,
           ``eigenlearning`` (kappa, learnabilities, learning curves), ``scaling`` (power-law exponents),
           ``exact_spectra`` (hypercube and circle kernels with closed-form eigensystems).
