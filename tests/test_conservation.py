@@ -171,3 +171,78 @@ def test_invalid_arguments_raise():
         train.cross_entropy_loss(lambda p, x: x, jnp.ones((3, 2)), jnp.zeros(2, dtype=int))
     with pytest.raises(ValueError, match="epsilon"):
         models.NormalizedMLP(2, 3, 2, epsilon=-1.0, rngs=nnx.Rngs(0))
+
+
+def test_normalized_mlp_gd_steps_obey_the_three_per_step_identities():
+    """Theorem cl-thm-step on the chapter's own network, to the float64 roundoff bound (formerly chapter checks
+    cl-rescale-step, cl-scale-step and cl-translation: identities on the gradients of a run, so unit tests)."""
+    net = models.NormalizedMLP(5, 8, 3, rngs=nnx.Rngs(4))
+    apply, p = models.functional(net)
+    x = jax.random.normal(KEY, (32, 5))
+    labels = jnp.arange(32) % 3
+    loss = jax.jit(train.cross_entropy_loss(apply, x, labels))
+    params, lr = nnx.to_pure_dict(p), 0.2
+    step = jax.jit(lambda q: (jax.tree.map(lambda w, g: w - lr * g, q, jax.grad(loss)(q)), jax.grad(loss)(q)))
+    translation0 = np.asarray(measure.translation_charge(params["w3"], params["b3"]))
+    for _ in range(5):
+        new, g = step(params)
+        rescale = lambda q: np.asarray(measure.rescale_charges(q["w1"], q["w2"], q["b1"]))  # noqa: E731
+        size = np.max(np.sum(params["w1"] ** 2, -1) + params["b1"] ** 2 + np.sum(params["w2"] ** 2, -2))
+        predicted = cons.rescale_step_change(g["w1"], g["w2"], lr=lr, grad_bias=g["b1"])
+        assert np.abs(predicted).max() > 1e-6
+        np.testing.assert_allclose(rescale(new) - rescale(params), predicted, rtol=0,
+                                   atol=float(cons.roundoff_bound(size, n_terms=5 + 1 + 8)))
+        scale_new = np.asarray(measure.scale_charges(new["w2"]))
+        scale_old = np.asarray(measure.scale_charges(params["w2"]))
+        np.testing.assert_allclose(scale_new - scale_old, cons.scale_step_change(g["w2"], lr=lr), rtol=0,
+                                   atol=float(cons.roundoff_bound(scale_old.max(), n_terms=8)))
+        params = new
+    np.testing.assert_allclose(measure.translation_charge(params["w3"], params["b3"]), translation0, atol=1e-13)
+
+
+def test_balance_step_change_matches_a_gd_step_of_a_linear_net():
+    k1, k2, k3 = jax.random.split(jax.random.key(9), 3)
+    x, y = jax.random.normal(k1, (10, 4)), jax.random.normal(k2, (10, 3))
+    p = {"w1": jax.random.normal(k3, (5, 4)), "w2": jax.random.normal(jax.random.key(10), (3, 5))}
+    loss = lambda q: 0.5 * jnp.mean(jnp.sum((x @ q["w1"].T @ q["w2"].T - y) ** 2, -1))  # noqa: E731
+    new, g = gd_step(p, loss, 0.05)
+    balance = lambda q: np.asarray(q["w1"] @ q["w1"].T - q["w2"].T @ q["w2"])  # noqa: E731
+    predicted = cons.balance_step_change(g["w1"], g["w2"], lr=0.05)
+    np.testing.assert_allclose(balance(new) - balance(p), predicted, atol=1e-12)
+    assert np.abs(predicted - np.diag(np.diag(predicted))).max() > 1e-4        # off-diagonal entries are new
+    np.testing.assert_allclose(np.diag(predicted), cons.rescale_step_change(g["w1"], g["w2"], lr=0.05), atol=1e-15)
+
+
+def test_flow_drift_integrates_exactly_for_cubics_and_matches_fixed_time_drift():
+    t = np.linspace(0.0, 2.0, 7)
+    rates = np.stack([t**3, 1 + t], axis=1)                     # Simpson's rule is exact for cubics
+    np.testing.assert_allclose(cons.flow_drift(t, rates, lr=0.1), [0.1 * 4.0, 0.1 * 4.0], rtol=1e-12)
+    np.testing.assert_allclose(cons.flow_drift(t, 3.0 + 0 * t, lr=0.01), cons.fixed_time_drift(6.0, lr=0.01))
+    with pytest.raises(ValueError, match="times"):
+        cons.flow_drift(t[::-1], rates, lr=0.1)
+
+
+def test_equilibrium_norm_is_the_fixed_point_of_the_norm_map():
+    """s' = (1 - lr wd)^2 s + lr^2 G / s converges to s^2 = lr G / (2 wd) (1 + O(lr wd))."""
+    lr, wd, g = 0.1, 0.05, 0.3
+    s = 5.0
+    for _ in range(20000):
+        s = (1 - lr * wd) ** 2 * s + lr**2 * g / s
+    predicted = float(cons.equilibrium_norm(g, lr=lr, weight_decay=wd))
+    assert np.sqrt(s) == pytest.approx(predicted, rel=lr * wd)             # leading order in lr * wd
+    exact = (lr**2 * g / (1 - (1 - lr * wd) ** 2)) ** 0.25
+    assert np.sqrt(s) == pytest.approx(exact, rel=1e-10)
+    # at fixed lr * wd the norm scales as (lr / wd)^(1/4)
+    ratio = cons.equilibrium_norm(g, lr=4 * lr, weight_decay=wd / 4) / cons.equilibrium_norm(g, lr=lr, weight_decay=wd)
+    assert float(ratio) == pytest.approx(16.0 ** cons.equilibrium_norm_exponent(), rel=1e-12)
+
+
+def test_new_conservation_functions_validate():
+    with pytest.raises(ValueError, match="hidden units"):
+        cons.balance_step_change(np.ones((3, 2)), np.ones((1, 4)), lr=0.1)
+    with pytest.raises(ValueError, match="weight_decay"):
+        cons.equilibrium_norm(1.0, lr=0.1, weight_decay=0.0)
+    with pytest.raises(ValueError, match="angular_grad_sq"):
+        cons.equilibrium_norm(-1.0, lr=0.1, weight_decay=0.1)
+    with pytest.raises(ValueError, match="rates"):
+        cons.flow_drift(np.linspace(0, 1, 5), [np.nan] * 5, lr=0.1)

@@ -15,6 +15,12 @@ quadratic form of the gradient (the cross terms ``-2 lr <w, g>`` cancel by the s
 translation charge exactly unchanged. Over a fixed time ``T = lr * steps`` the ``T/lr`` per-step changes of order
 ``lr^2`` add up to a drift of order ``lr``: ``Q(T) - Q(0) = lr * int_0^T Q(g(t)) dt + O(lr^2)``.
 
+Two further laws of the same origin are used by the book: the *matrix* charge of a two-layer linear network,
+``D = W1 W1^T - W2^T W2`` (balancedness; Du, Hu & Lee 2018, arXiv:1806.00900; Arora, Cohen & Hazan 2018,
+arXiv:1802.06509), which GD changes by exactly ``lr^2 (G1 G1^T - G2^T G2)`` per step; and the equilibrium norm
+of scale-invariant weights under SGD with weight decay (van Laarhoven 2017, arXiv:1706.05350; Li & Arora 2020,
+arXiv:1910.07454), ``||w||^4 = lr <||grad L(w_hat)||^2> / (2 weight_decay)`` to leading order in ``lr weight_decay``.
+
 Conventions: weights are (fan_out, fan_in); hidden unit ``j`` owns row ``j`` of its incoming matrix (and entry
 ``j`` of its bias) and column ``j`` of its outgoing matrix. Leading axes (e.g. seeds, steps) broadcast.
 """
@@ -22,6 +28,7 @@ Conventions: weights are (fan_out, fan_in); hidden unit ``j`` owns row ``j`` of 
 from __future__ import annotations
 
 import numpy as np
+from scipy import integrate as _integrate
 
 from lmtheory import _validate
 
@@ -120,3 +127,71 @@ def conserved_trajectory(initial, *, steps: int):
     if not np.all(np.isfinite(q0)):
         raise ValueError(f"initial must be finite, got {initial!r}")
     return np.broadcast_to(q0, (int(steps) + 1, *q0.shape)).copy()
+
+
+def flow_drift(times, rates, *, lr: float):
+    """Leading-order drift ``lr * int_0^T q dt`` of a charge from its rate ``q`` sampled along the gradient flow.
+
+    ``times``: (m,) increasing grid from 0 to ``T`` (units of lr x steps); ``rates``: (m, ...) the per-step change
+    divided by ``lr^2`` (e.g. ``||g_in||^2 - ||g_out||^2``) at those times, integrated by Simpson's rule along the
+    first axis. Same law as :func:`fixed_time_drift` (Kunin et al. 2021, Sec. 5); units: (weight units)^2.
+
+    >>> float(flow_drift(np.linspace(0.0, 2.0, 5), np.full(5, 3.0), lr=0.01))
+    0.06
+    """
+    _validate.positive("lr", lr)
+    t, q = _validate.finite_array("times", times), _validate.finite_array("rates", rates)
+    if t.ndim != 1 or t.size < 3 or np.any(np.diff(t) <= 0) or q.shape[:1] != t.shape:
+        raise ValueError(f"times must be an increasing (m >= 3,) grid matching rates' first axis, got {t.shape} "
+                         f"and {q.shape}")
+    return lr * _integrate.simpson(q, x=t, axis=0)
+
+
+def balance_step_change(grad_in, grad_out, *, lr: float):
+    """Exact change of the balancedness ``D = W1 W1^T - W2^T W2`` of a linear layer pair in one GD step.
+
+    ``Delta D = lr^2 (G1 G1^T - G2^T G2)`` with ``G1`` (..., h, fan_in) and ``G2`` (..., fan_out, h) the
+    gradients before the step: the matrix version of :func:`rescale_step_change`, from the symmetry
+    ``(W1, W2) -> (A W1, W2 A^-1)`` of ``W2 W1`` (Du, Hu & Lee 2018; Arora et al. 2018). Returns (..., h, h).
+
+    >>> balance_step_change(np.ones((2, 3)), np.ones((1, 2)), lr=0.1).round(12).tolist()
+    [[0.02, 0.02], [0.02, 0.02]]
+    """
+    _validate.positive("lr", lr)
+    g1, g2 = _validate.finite_array("grad_in", grad_in), _validate.finite_array("grad_out", grad_out)
+    if g1.shape[-2] != g2.shape[-1]:
+        raise ValueError(f"grad_in rows ({g1.shape[-2]}) and grad_out columns ({g2.shape[-1]}) must both count "
+                         "the hidden units")
+    return lr**2 * (g1 @ np.swapaxes(g1, -1, -2) - np.swapaxes(g2, -1, -2) @ g2)
+
+
+def equilibrium_norm(angular_grad_sq, *, lr: float, weight_decay: float):
+    """Stationary norm of scale-invariant weights under (S)GD with weight decay: ``(lr G / (2 wd))^(1/4)``.
+
+    Scale invariance gives ``<w, g> = 0`` and ``||g|| = ||grad L(w_hat)|| / ||w||``, so one step of
+    ``w <- (1 - lr wd) w - lr g`` maps ``s = ||w||^2`` to ``(1 - lr wd)^2 s + lr^2 G / s`` with
+    ``G = ||grad L(w_hat)||^2`` (``w_hat = w/||w||``). Its fixed point, with ``G`` replaced by its stationary
+    mean, is ``s^2 = lr^2 G / (1 - (1 - lr wd)^2) = lr G / (2 wd) (1 + O(lr wd))`` (van Laarhoven 2017; Kunin
+    et al. 2021; Li & Arora 2020). Returns the leading-order ``||w||``; units: weight units.
+
+    >>> round(float(equilibrium_norm(0.5, lr=0.1, weight_decay=0.025)), 6)
+    1.0
+    """
+    g = _validate.finite_array("angular_grad_sq", angular_grad_sq)
+    if np.any(g < 0):
+        raise ValueError("angular_grad_sq must be >= 0")
+    return (_validate.positive("lr", lr) * g / (2 * _validate.positive("weight_decay", weight_decay))) ** 0.25
+
+
+def equilibrium_norm_exponent() -> float:
+    """Exponent of ``||w||_eq`` in ``lr / weight_decay`` at a fixed product ``lr * weight_decay``: ``1/4``.
+
+    At fixed ``lr wd`` the runs ``(lr, wd)`` and ``(lr / c^2, c^2 wd)`` are the same dynamics with ``w`` scaled by
+    ``1/c`` (substitute ``v = w / c`` in the update; the angular gradient ``G`` is unchanged), so the stationary
+    ``||w||_eq = (lr G / 2 wd)^(1/4)`` (:func:`equilibrium_norm`) scales as ``(lr/wd)^(1/4)`` once the memory of
+    the initial norm, ``exp(-4 lr wd k)`` after ``k`` steps, is gone (Li & Arora 2020, arXiv:1910.07454).
+
+    >>> equilibrium_norm_exponent()
+    0.25
+    """
+    return 0.25
