@@ -83,3 +83,27 @@ def quadratic_trajectory(steps, *, lr: float, eigenvalues, initial):
         raise ValueError(f"steps must be non-negative integers, got {steps!r}")
     factor = 1.0 - lr * _validate.finite_array("eigenvalues", eigenvalues)
     return _validate.finite_array("initial", initial) * factor ** k[..., None]
+
+
+def self_stabilized_amplitude(sharpening, stabilization, drift=0.0):
+    """Mean squared oscillation ``<x^2> = 2 (alpha - drift) / beta`` along the top eigenvector at the edge of stability.
+
+    The self-stabilization model of Damian, Nichani & Lee (2023, arXiv:2209.15594, Sec. 4): with ``x`` the
+    displacement along the top Hessian eigenvector ``u`` from the centre of the oscillation and ``y = S - 2/lr`` the
+    excess sharpness, a cubic Taylor expansion of the loss gives ``x' = -(1 + lr y) x`` and
+    ``y' = y + lr (alpha - beta x^2 / 2)``, with ``alpha = -grad L . grad S`` (progressive sharpening, > 0) and
+    ``beta = ||grad S||^2`` (``grad S = nabla^3 L[u, u]``, components along ``u`` removed). Summed over a window of
+    ``T`` steps, ``sum_t (alpha - beta x_t^2 / 2) = (y_T - y_0) / lr``: the time average of ``x^2`` is
+    ``2 (alpha - drift) / beta`` with ``drift = (y_T - y_0) / (lr T)``, the window's net sharpening per unit time
+    (0 over whole cycles: ``2 alpha / beta``). Leading order in the amplitude (heuristic for a network: one unstable
+    direction, ``alpha`` and ``beta`` constant over the window). ``sharpening``: ``alpha`` (loss^2 per
+    parameter^4); ``stabilization``: ``beta`` (> 0, loss^2 per parameter^6); ``drift`` in the units of ``alpha``.
+    Where ``alpha - drift <= 0`` the model predicts no oscillation (0). Units: parameter^2.
+
+    >>> float(self_stabilized_amplitude(0.3, 2.0)), round(float(self_stabilized_amplitude(0.3, 2.0, drift=0.1)), 12)
+    (0.3, 0.2)
+    """
+    alpha = _validate.finite_array("sharpening", sharpening)
+    beta = _validate.positive_array("stabilization", stabilization)
+    drift = _validate.finite_array("drift", drift)
+    return 2.0 * np.maximum(alpha - drift, 0.0) / beta
