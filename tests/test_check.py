@@ -207,6 +207,15 @@ def test_check_breaks_passes_only_when_the_prediction_misses_by_the_margin():
                             pair="t", evidence="trained-network", reference="r", quiet=True).passed
 
 
+def test_a_scalar_prediction_against_a_vector_measurement_is_summarized():
+    v = lmt.check_breaks("b", "s", predicted=pred(1.0), measured=np.array([1.5, 1.6]), tol=lmt.relative(0.05),
+                         margin=0.2, pair="t", evidence="trained-network", reference="r", quiet=True)
+    assert v.passed and "50%" in v.line()
+    w = lmt.check("c", "s", predicted=pred(1.0), measured=np.array([1.01, 1.02]), tol=lmt.relative(0.05),
+                  evidence="trained-network", reference="r", quiet=True)
+    assert w.passed and "2%" in w.line()
+
+
 def test_check_breaks_margin_must_be_twice_the_tolerance():
     with pytest.raises(ValueError, match="twice"):
         lmt.check_breaks("b", "s", predicted=pred(1.0), measured=1.5, tol=lmt.relative(0.1), margin=0.15,

@@ -23,7 +23,7 @@ def error_summary(v) -> str:
     """The worst element's error, in standard errors, percent or units according to the tolerance."""
     ratio = np.where(np.isfinite(v.error), v.error / np.maximum(v.allowed, 1e-300), np.inf)
     i = int(np.nanargmin(ratio) if v.check_kind == "breaks" else np.nanargmax(ratio))
-    e, p = v.error.ravel()[i], np.abs(v.predicted).ravel()[i]
+    e, p = v.error.ravel()[i], np.broadcast_to(np.abs(v.predicted), v.error.shape).ravel()[i]
     if v.tolerance.kind == "stderr":
         se = np.broadcast_to(v.stderr, v.error.shape).ravel()[i]
         return f"{e:.3g} = {e / se:.2f} SE" if se > 0 else f"{e:.3g}"
