@@ -221,3 +221,109 @@ def finite_sample_correction(n, eigenvalues):
         return np.zeros_like(ell)
     c = np.sum(ell**2 * (1 - ell)) / d
     return ell * (1 - ell) * (c - ell) / d
+
+
+def corrected_learnability(n, eigenvalues):
+    """Ridgeless learnabilities with their first finite-``n`` correction, ``L_i + Delta L_i``.
+
+    ``L_i = lambda_i / (lambda_i + kappa)`` (:func:`learnability` at :func:`effective_ridge`) plus
+    :func:`finite_sample_correction`; the neglected terms are ``O(1/D^2)`` with ``D = sum_j L_j (1 - L_j)``
+    (eigenmodes chapter, Gaussian eigenfunctions). Scalar ``n`` or 1-D array (one row per ``n``); dimensionless.
+
+    >>> lam = 1.0 / np.arange(1, 21)
+    >>> bool(abs(corrected_learnability(4, lam).sum() - 4.0) < 1e-10)        # the sum rule survives the correction
+    True
+    """
+    lam = _validate.positive_array("eigenvalues", eigenvalues)
+    n_arr = _samples(n)
+    rows = [learnability(lam, effective_ridge(float(m), lam)) + finite_sample_correction(float(m), lam)
+            for m in np.ravel(n_arr)]
+    return np.reshape(np.array(rows), np.shape(n_arr) + lam.shape)
+
+
+# ---- The NTK of a two-layer ReLU network on the sphere (eigenmodes chapter: a trained network's modes) ---------
+
+def relu_ntk_sphere(cosine):
+    """Infinite-width NTK ``Theta(t)`` of ``f(x) = h^-1/2 sum_j a_j ReLU(w_j.x + b_j)`` on the unit sphere.
+
+    ``w_j ~ N(0, I_d)``, ``b_j, a_j ~ N(0, 1)``, all trained, no output bias; ``|x| = |x'| = 1`` and ``t = x.x'``.
+    The pre-activations have variance 2 and correlation ``rho = (1 + t)/2 = cos(theta)``, and the arc-cosine
+    kernels (Cho & Saul 2009) give ``Theta(t) = [sin(theta) + (pi - theta) cos(theta)]/pi + (1 + t)(pi - theta)
+    /(2 pi)`` (the first term from the output weights, the second from ``w`` and ``b``). A zonal kernel: its
+    eigenfunctions are the spherical harmonics. Units of ``f^2``; ``Theta(1) = 2``.
+
+    >>> float(relu_ntk_sphere(1.0))
+    2.0
+    """
+    t = np.asarray(cosine, dtype=float)
+    if not np.all(np.isfinite(t)) or np.any(np.abs(t) > 1 + 1e-12):
+        raise ValueError(f"cosine must lie in [-1, 1], got {cosine!r}")
+    theta = np.arccos(np.clip((1.0 + t) / 2.0, -1.0, 1.0))
+    return (np.sin(theta) + (np.pi - theta) * np.cos(theta)) / np.pi + (1.0 + t) * (np.pi - theta) / (2 * np.pi)
+
+
+def sphere_multiplicity(dim: int, degree):
+    """Number of spherical harmonics of degree ``l`` on ``S^(d-1)``: ``(2l + d - 2)/l * C(l + d - 3, l - 1)``.
+
+    ``l = 0`` gives 1. Dimensionless; vectorized over ``degree``.
+
+    >>> sphere_multiplicity(3, [0, 1, 2]).tolist()                       # 2l + 1 on the ordinary sphere
+    [1.0, 3.0, 5.0]
+    """
+    from scipy import special
+
+    _validate.positive("dim", dim, integer=True)
+    if dim < 3:
+        raise ValueError(f"dim must be >= 3 (the sphere S^(d-1) with d >= 3), got {dim}")
+    ell = _validate.finite_array("degree", degree)
+    if np.any(ell < 0) or np.any(ell != np.round(ell)):
+        raise ValueError(f"degree must hold integers >= 0, got {degree!r}")
+    safe = np.maximum(ell, 1)
+    return np.where(ell == 0, 1.0, (2 * safe + dim - 2) / safe * special.comb(safe + dim - 3, safe - 1))
+
+
+def relu_ntk_sphere_spectrum(dim: int, max_degree: int = 120, *, nodes: int = 4000):
+    """Eigenvalues ``lambda_l`` (l = 0..max_degree) of :func:`relu_ntk_sphere` under the uniform measure on S^(d-1).
+
+    Funk-Hecke: ``lambda_l = c_d int_{-1}^{1} Theta(t) P_l(t) (1 - t^2)^((d-3)/2) dt`` with ``P_l`` the Gegenbauer
+    polynomial ``C_l^((d-2)/2)`` normalized to ``P_l(1) = 1`` and ``c_d = Gamma(d/2)/(sqrt(pi) Gamma((d-1)/2))``,
+    by Gauss-Gegenbauer quadrature with ``nodes`` nodes. Returns ``(eigenvalues, multiplicities, tail)``, where
+    ``tail = Theta(1) - sum_l m_l lambda_l >= 0`` is the trace left in the degrees above ``max_degree``. Units of
+    ``f^2``.
+
+    >>> lam, mult, tail = relu_ntk_sphere_spectrum(8, 40)
+    >>> bool(lam[0] > lam[1] > lam[2] > 0 and 0 < tail < 0.05)
+    True
+    """
+    from scipy import special
+
+    mult = sphere_multiplicity(dim, np.arange(_validate.positive("max_degree", max_degree, integer=True) + 1))
+    _validate.positive("nodes", nodes, integer=True)
+    alpha = (dim - 2) / 2.0
+    t, w = special.roots_gegenbauer(nodes, alpha)
+    c_d = np.exp(special.gammaln(dim / 2) - special.gammaln((dim - 1) / 2)) / np.sqrt(np.pi)
+    legendre = np.array([special.eval_gegenbauer(ell, alpha, t) / special.eval_gegenbauer(ell, alpha, 1.0)
+                         for ell in range(max_degree + 1)])
+    lam = c_d * legendre @ (w * relu_ntk_sphere(t))
+    return lam, mult, max(float(relu_ntk_sphere(1.0)) - float(np.sum(mult * lam)), 0.0)
+
+
+def relu_ntk_sphere_learnability(n, dim: int, degrees, *, max_degree: int = 120):
+    """Eigenlearning learnability ``L_l = lambda_l/(lambda_l + kappa)`` of the degree-``l`` harmonics of the NTK.
+
+    Ridgeless kernel regression with :func:`relu_ntk_sphere` on ``n`` uniform points of ``S^(d-1)`` (the function
+    a wide two-layer ReLU network trained to convergence from ``f_0 = 0`` learns). ``kappa`` solves the kappa
+    equation over the degrees ``0..max_degree`` with their multiplicities; the degrees above, with total trace
+    ``tail`` (tiny eigenvalues, ``L ~ lambda/kappa``), add ``tail/kappa`` to it exactly as a ridge would. Returns
+    shape ``np.shape(n) + (len(degrees),)``; dimensionless.
+
+    >>> ell = relu_ntk_sphere_learnability(32, 8, [0, 1, 2])
+    >>> bool(1 > ell[0] > ell[1] > ell[2] > 0)
+    True
+    """
+    lam, mult, tail = relu_ntk_sphere_spectrum(dim, max_degree)
+    deg = np.asarray(degrees)
+    if deg.ndim != 1 or np.any(deg < 0) or np.any(deg > max_degree) or np.any(deg != np.round(deg)):
+        raise ValueError(f"degrees must be integers in [0, max_degree], got {degrees!r}")
+    kappa = effective_ridge(n, lam, ridge=tail, multiplicity=mult)
+    return learnability(lam[deg.astype(int)], kappa)
