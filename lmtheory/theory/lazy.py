@@ -151,3 +151,74 @@ def rich_alignment_limit() -> float:
     1.0
     """
     return 1.0
+
+
+def _correlation_maximum(x, y):
+    """Exact maximum of ``G(u) = (1/P) sum_mu y_mu ReLU(u . x_mu)`` over unit vectors ``u`` in the plane.
+
+    ``G`` is linear on each arc of directions with a fixed set of active points, ``G(u) = u . v_C`` with
+    ``v_C = (1/P) sum_{mu active} y_mu x_mu``; its maximum on an arc lies at ``v_C / |v_C|`` if that direction is
+    inside the arc, else at an end of the arc. Returns ``(G_max, u_max)``.
+    """
+    xs = _validate.finite_array("x", x)
+    ys = _validate.finite_array("y", y).ravel()
+    if xs.ndim != 2 or xs.shape[1] != 2 or xs.shape[0] != ys.size or ys.size == 0:
+        raise ValueError(f"x must have shape (P, 2) with P = len(y) >= 1, got {xs.shape} and {ys.shape}")
+    ang = np.arctan2(xs[:, 1], xs[:, 0])
+    ends = np.sort(np.mod(np.concatenate([ang + np.pi / 2, ang - np.pi / 2]), 2 * np.pi))
+    width = np.diff(np.append(ends, ends[0] + 2 * np.pi))
+    mid = ends + width / 2
+    unit = lambda t: np.stack([np.cos(t), np.sin(t)], -1)  # noqa: E731
+    active = (unit(mid) @ xs.T > 0) * ys                         # (arcs, P): y_mu on the arc's active points
+    v = active @ xs / ys.size                                    # v_C of each arc
+    inside = np.mod(np.arctan2(v[:, 1], v[:, 0]) - ends, 2 * np.pi) <= width
+    g_end = np.maximum(unit(ends) @ xs.T, 0.0) @ ys / ys.size    # G at the arc ends
+    cand = np.concatenate([np.where(inside, np.linalg.norm(v, axis=1), -np.inf), g_end])
+    best = int(np.argmax(cand))
+    u = v[best] / np.linalg.norm(v[best]) if best < ends.size else unit(ends[best - ends.size])
+    return float(cand[best]), u
+
+
+def escape_rate(x, y, *, lr: float | None = None) -> float:
+    """Growth rate of the leading hidden units of a two-layer ReLU network escaping a small initialization.
+
+    Model ``f(x) = (1/n) sum_i a_i ReLU(w_i . x)`` on 2-D inputs, trained on ``1/(2P) sum (y - f)^2`` by gradient
+    descent with the mean-field step ``n * lr`` (``lr = None``: gradient flow in time ``t = lr * steps``). While
+    the output is negligible the residual is ``y`` and each unit obeys ``a' = G(w)``, ``w' = a grad G(w)`` with
+    ``G(w) = (1/P) sum_mu y_mu ReLU(w . x_mu)``, 1-homogeneous and linear on each cone of fixed activation
+    pattern. A unit with ``a > 0`` whose direction ``u`` satisfies ``grad G(u) = G(u) u`` keeps it and grows,
+    ``a + w . u`` by the factor ``1 + lr G(u)`` per step; its mass ``|a| |w|`` by ``(1 + lr G(u))^2``. The units
+    that lead the escape sit at the maximum ``G* = max_{|u|=1} G(u)`` (Maennel, Bousquet & Gelly 2018,
+    arXiv:1803.08367: the early directions are extrema of this function), so the log-mass of the fastest unit
+    grows per step at
+
+        ``2 ln(1 + lr G*)``   (gradient flow: ``2 G*`` per unit time).
+
+    Exact for the linear phase of gradient descent (a unit inside the maximizing cone); asymptotic in a small
+    initialization (the residual must still be ``y``). ``x``: (P, 2) inputs *as the first layer sees them*;
+    ``y``: (P,). Units: 1/step (GD) or 1/time (flow). :func:`escape_direction` gives the maximizing ``u``.
+
+    >>> x = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]])
+    >>> round(escape_rate(x, np.array([1.0, 1.0, 0.0])), 6)        # G* = |(1, 1)| / 3 at u = (1, 1)/sqrt 2
+    0.942809
+    """
+    g = _correlation_maximum(x, y)[0]
+    if lr is None:
+        return 2.0 * g
+    _validate.positive("lr", lr)
+    if lr * g <= -1:
+        raise ValueError(f"lr too large: 1 + lr G* = {1 + lr * g:.3g} <= 0")
+    return float(2.0 * np.log1p(lr * g))
+
+
+def escape_direction(x, y):
+    """Unit vector ``u*`` maximizing ``G(u) = (1/P) sum_mu y_mu ReLU(u . x_mu)`` on the circle (see :func:`escape_rate`).
+
+    Maennel, Bousquet & Gelly (2018): from a small initialization the hidden units with ``a > 0`` that grow
+    fastest turn to ``u*`` (units with ``a < 0`` to the minimizers). Exact maximization over the ``2P`` arcs of
+    fixed activation pattern. ``x``: (P, 2), ``y``: (P,). Dimensionless.
+
+    >>> escape_direction(np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]]), np.array([1.0, 1.0, 0.0])).round(6).tolist()
+    [0.707107, 0.707107]
+    """
+    return _correlation_maximum(x, y)[1]

@@ -131,8 +131,10 @@ def final_kernel_r2() -> float:
     ``Theta_t = g(t) Theta_T``, and the function is still ``f_{t_1} ~ 0``, gradient flow in function space gives
     ``f_t(x) = Theta_T(x, X) Theta_T^{-1} [I - exp(-G(t) Theta_T / n)] y`` with ``G = int g``, which tends to kernel
     regression with ``Theta_T`` whatever the history ``g``: ``R^2 = 1 - ||f_T - f_KR||^2 / ||f_T||^2 = 1`` on any
-    test points, once training has converged (Atanasov, Bordelon & Pehlevan 2022, Sec. 3). A finite network's
-    eigenvectors are not frozen exactly; a chapter states the deficit it allows. Dimensionless.
+    test points, once training has converged (Atanasov, Bordelon & Pehlevan 2022, Sec. 3). Since ``Theta_t`` and
+    ``Theta_T`` differ only by a scale for ``t >= t_1``, the same holds for kernel regression with the kernel at the
+    *end of the plateau* ``t_1``: the silent-alignment claim proper. Asymptotic in a small initialization; a finite
+    network's eigenvectors are not frozen exactly, and a chapter states the deficit it allows. Dimensionless.
 
     >>> final_kernel_r2()
     1.0
