@@ -236,3 +236,58 @@ def test_gd_filter_equals_explicit_gradient_descent_on_dual_coefficients():
     # tiny eigenvalues lose no digits: g(lambda) -> lr * steps / n continuously
     np.testing.assert_allclose(kernels.gd_filter(np.array([1e-14, 0.0]), lr=lr, steps=steps, n_train=n),
                                lr * steps / n, rtol=1e-10)
+
+
+def test_kernel_flow_predictor_matches_explicit_gd_and_an_ode_with_weight_decay():
+    """GD on L = 1/(2n)||Phi w - y||^2 + ridge/(2n)||w||^2 in feature space; the flow via a matrix exponential."""
+    from scipy.linalg import expm
+
+    rng = np.random.default_rng(5)
+    phi, phi_test, y = rng.normal(size=(6, 9)), rng.normal(size=(3, 9)), rng.normal(size=6)
+    k, ks, n, ridge, lr, steps = phi @ phi.T, phi_test @ phi.T, 6, 0.4, 0.05, 40
+    w = np.zeros(9)
+    for _ in range(steps):
+        w -= lr * (phi.T @ (phi @ w - y) + ridge * w) / n
+    np.testing.assert_allclose(kernels.kernel_flow_predictor(k, ks, y, time=lr * steps, lr=lr, ridge=ridge),
+                               phi_test @ w, rtol=1e-10)
+    t, a = 3.7, phi.T @ phi + ridge * np.eye(9)                       # primal flow: w(t) = A^-1 (I - e^{-A t/n}) Phi^T y
+    w_t = np.linalg.solve(a, (np.eye(9) - expm(-a * t / n)) @ phi.T @ y)
+    np.testing.assert_allclose(kernels.kernel_flow_predictor(k, ks, y, time=t, ridge=ridge), phi_test @ w_t, rtol=1e-9)
+    np.testing.assert_allclose(kernels.kernel_flow_predictor(k, ks, y, ridge=ridge),             # t = infinity
+                               phi_test @ np.linalg.solve(a, phi.T @ y), rtol=1e-9)
+    np.testing.assert_allclose(kernels.kernel_flow_predictor(k, ks, y, time=0.0), 0.0, atol=1e-14)
+    low = phi[:, :4]                                                  # singular kernel, no ridge: min-norm limit
+    np.testing.assert_allclose(kernels.kernel_flow_predictor(low @ low.T, phi_test[:, :4] @ low.T, y),
+                               phi_test[:, :4] @ np.linalg.lstsq(low, y, rcond=None)[0], rtol=1e-8)
+
+
+def test_kernel_flow_predictor_covariance_is_that_of_a_trained_gaussian_prior():
+    """f_t(x*) = f0(x*) + A (y - f0(X)) for f0 ~ GP(0, S): sample f0 jointly and compare the empirical covariance."""
+    rng = np.random.default_rng(6)
+    xx = rng.normal(size=(7, 3))
+    s_all, k_all = kernels.nngp_kernel(xx, depth=2), kernels.ntk_kernel(xx, depth=2)
+    n, y, t = 4, rng.normal(size=4), 2.5
+    mean, cov = kernels.kernel_flow_predictor(k_all[:n, :n], k_all[n:, :n], y, time=t,
+                                              prior=(s_all[:n, :n], s_all[n:, :n], s_all[n:, n:]))
+    f0 = rng.multivariate_normal(np.zeros(7), s_all + 1e-12 * np.eye(7), size=100_000)
+    cols = [kernels.kernel_flow_predictor(k_all[:n, :n], k_all[n:, :n], e, time=t) for e in np.eye(n)]
+    a = np.stack(cols, axis=1)                                        # A, column by column
+    f_t = f0[:, n:] + (y - f0[:, :n]) @ a.T
+    np.testing.assert_allclose(mean, a @ y, rtol=1e-12)
+    np.testing.assert_allclose(f_t.mean(0), mean, atol=4 * np.sqrt(np.diag(cov).max() / 1e5))
+    np.testing.assert_allclose(np.cov(f_t.T), cov, atol=0.02 * np.abs(cov).max())
+
+
+def test_kernel_flow_predictor_rejects_bad_input_by_name():
+    k, y = np.eye(3), np.ones(3)
+    for kwargs, name in ((dict(k_train=np.full((3, 3), np.nan), k_test_train=k, y=y), "k_train"),
+                         (dict(k_train=k, k_test_train=np.ones((2, 4)), y=y), "k_test_train"),
+                         (dict(k_train=k, k_test_train=k, y=np.ones(4)), "y"),
+                         (dict(k_train=k, k_test_train=k, y=y, time=-1.0), "time"),
+                         (dict(k_train=k, k_test_train=k, y=y, time=np.nan), "time"),
+                         (dict(k_train=k, k_test_train=k, y=y, time=1.0, lr=10.0), "lr"),
+                         (dict(k_train=k, k_test_train=k, y=y, time=1.5, lr=1.0), "time"),
+                         (dict(k_train=k, k_test_train=k, y=y, ridge=-0.1), "ridge"),
+                         (dict(k_train=k, k_test_train=k, y=y, prior=(k, np.ones((3, 2)), k)), "prior")):
+        with pytest.raises(ValueError, match=name):
+            kernels.kernel_flow_predictor(**kwargs)

@@ -11,8 +11,11 @@ matched through ``F_k`` has global error ``O(lr^(k+1))`` at fixed time (local er
 
 For a quadratic loss ``L = (1/2) sum_i lambda_i theta_i^2`` everything is explicit: GD multiplies mode ``i`` by
 ``(1 - lr lambda_i)`` per step, i.e. it decays at the rate ``-ln(1 - lr lambda)/lr = lambda sum_k (lr lambda)^k /
-(k + 1)`` per unit time. The series is the modified flow order by order; it converges only for
-``lr lambda < 1``, and for ``lr lambda >= 1`` (GD overshoots and flips sign) no real flow reproduces GD at all.
+(k + 1)`` per unit time. The series is the modified flow order by order; for a quadratic it converges iff
+``lr lambda < 1``, and for ``lr lambda >= 1`` (GD overshoots and flips sign) no real flow reproduces GD at all. For
+a general (non-quadratic) loss the backward-error series typically diverges for every ``lr > 0``: it is only
+asymptotic, and truncated at an optimal order it describes GD up to errors exponentially small in ``1/(lr
+lambda_max)`` (Hairer, Lubich & Wanner, ch. IX.7). The quadratic's radius is then only the scale where it fails.
 
 Reference: D. G. T. Barrett, B. Dherin, "Implicit Gradient Regularization", ICLR 2021 (arXiv:2009.11162),
 Theorem 3.1; backward error analysis: Hairer, Lubich & Wanner, *Geometric Numerical Integration*, ch. IX.
@@ -132,10 +135,12 @@ def quadratic_gap_coefficient(eigenvalues, init, *, time):
 
 
 def series_radius(sharpness: float) -> float:
-    """Largest learning rate ``1/lambda_max`` at which the backward-error series of a quadratic converges.
+    """Largest learning rate ``1/lambda_max`` at which the backward-error series of a *quadratic* converges.
 
     Beyond it GD overshoots the minimum along the sharpest direction (``1 - lr lambda_max < 0``); GD itself stays
-    stable up to ``2/lambda_max``, but no (modified) gradient flow describes it there.
+    stable up to ``2/lambda_max``, but no (modified) gradient flow describes it there. For a non-quadratic loss the
+    series is in general only asymptotic (Hairer, Lubich & Wanner, ch. IX): ``1/lambda_max`` is then the scale
+    where truncations stop helping, not a radius of convergence.
 
     >>> series_radius(4.0)
     0.25

@@ -7,18 +7,18 @@ parameterization** (Jacot et al. 2018; Lee et al. 2019, eq. 1) computes
     ``h^1 = sigma_w W^1 x / sqrt(d) + sigma_b b^1``,
     ``h^{l+1} = sigma_w W^{l+1} phi(h^l) / sqrt(N_l) + sigma_b b^{l+1}``,
 
-with every entry of ``W^l, b^l`` i.i.d. ``N(0, 1)``, hidden widths ``N_l -> infinity`` and output ``f = h^depth``.
-(:class:`lmtheory.simulation.models.MLP` with ``parameterization="ntk"`` is ``sigma_w = 1``, ``sigma_b = 0``: no biases.)
-The output is a Gaussian process with covariance ``Sigma^depth`` (the **NNGP kernel**), and gradient descent moves
-it with the **neural tangent kernel** ``Theta^depth`` (the NTK), given by the recursions
+with every entry of ``W^l, b^l`` i.i.d. ``N(0, 1)``, hidden widths ``N_l -> infinity`` and output ``f = h^depth``
+(:class:`lmtheory.simulation.models.MLP` with ``parameterization="ntk"``: ``sigma_w = 1``, ``sigma_b = 0``). The
+output is a Gaussian process with covariance ``Sigma^depth`` (the **NNGP kernel**), and gradient descent moves it
+with the **neural tangent kernel** ``Theta^depth`` (the NTK), given by the recursions
 
     ``Sigma^1(x, x') = sigma_w^2 x.x'/d + sigma_b^2``,   ``Theta^1 = Sigma^1``,
     ``Sigma^{l+1} = sigma_w^2 E[phi(u) phi(v)] + sigma_b^2``,   ``Sigma_dot^{l+1} = sigma_w^2 E[phi'(u) phi'(v)]``,
     ``Theta^{l+1} = Theta^l Sigma_dot^{l+1} + Sigma^{l+1}``,
 
-where ``(u, v)`` is Gaussian with the covariance ``Sigma^l`` of the pair ``(x, x')``. For ReLU the expectations
-are the arc-cosine kernels of Cho & Saul (2009). Units: kernels carry the units of ``f^2`` (the NTK per unit
-of parameter displacement squared, which is dimensionless in NTK parameterization).
+where ``(u, v)`` is Gaussian with the covariance ``Sigma^l`` of the pair ``(x, x')``; for ReLU the expectations
+are the arc-cosine kernels of Cho & Saul (2009). Units: kernels carry the units of ``f^2``. What a kernel predicts
+for training: :func:`linearized_gd` (GD steps) and :func:`kernel_flow_predictor` (flow or GD, ridge, prior).
 
 References: A. Jacot, F. Gabriel, C. Hongler, arXiv:1806.07572 (2018), Thm. 1; J. Lee et al., arXiv:1902.06720
 (2019), eqs. (1), (14)-(16); Y. Cho, L. Saul, NeurIPS 2009, eqs. (1)-(6); C. Williams, NeurIPS 1997 (erf).
@@ -33,7 +33,6 @@ import jax
 import jax.numpy as jnp
 import jax.scipy.linalg
 import numpy as np
-import scipy.linalg
 
 from lmtheory import _validate
 from lmtheory.theory import activations
@@ -251,14 +250,7 @@ def kernel_regression(k_train, k_test_train, y, ridge: float = 0.0):
     >>> kernel_regression(k, k, np.array([1.0, -1.0])).tolist()           # interpolates the training data
     [1.0, -1.0]
     """
-    k, ks = _kernels(k_train, k_test_train)
-    t = _targets(y, k.shape[0])
-    _validate.nonnegative("ridge", ridge)
-    if ridge == 0:
-        alpha = np.linalg.lstsq(k, t, rcond=None)[0]
-    else:
-        alpha = scipy.linalg.solve(k + ridge * np.eye(k.shape[0]), t, assume_a="pos")
-    return ks @ alpha
+    return kernel_flow_predictor(k_train, k_test_train, y, ridge=ridge)     # time = inf (eigenvalue cut as lstsq)
 
 
 def gd_mode_factors(eigenvalues, *, lr: float, steps, n_train: int):
@@ -330,11 +322,65 @@ def linearized_gd(k_train, k_test_train, y, *, lr: float, steps: int, f0_train=N
     _validate.positive("steps", steps, integer=True)
     f0 = np.zeros(n) if f0_train is None else _targets(f0_train, n, "f0_train").ravel()
     f0s = np.zeros(ks.shape[0]) if f0_test is None else _targets(f0_test, ks.shape[0], "f0_test").ravel()
+    gd = dict(time=_validate.positive("lr", lr) * steps, lr=lr)     # raises if lr * lambda_max / n >= 2
+    return f0 + kernel_flow_predictor(k, k, t - f0, **gd), f0s + kernel_flow_predictor(k, ks, t - f0, **gd)
+
+
+def _flow_filter(lam, n: int, time: float, lr, ridge: float):
+    """``h(lam) = [1 - decay(lam + ridge)] / (lam + ridge)`` of :func:`kernel_flow_predictor` (pinv at time inf)."""
+    mu = lam + ridge
+    pos = mu > max(float(mu.max()), 0.0) * n * np.finfo(float).eps
+    safe = np.where(pos, mu, 1.0)
+    if lr is not None and np.any(lr * mu / n >= 2.0):
+        raise ValueError(f"lr too large: lr (lambda_max + ridge) / n = {lr * mu.max() / n:.3g} >= 2, GD diverges")
+    if time == 0 or np.isinf(time):
+        return np.where(pos, 1.0 / safe, 0.0) * (time != 0)
+    if lr is None:
+        return np.where(pos, -np.expm1(-safe * time / n) / safe, time / n)
+    if not np.isclose(time / lr, steps := round(time / lr), rtol=1e-9, atol=0):
+        raise ValueError(f"time must be a whole number of steps of size lr, got time={time!r}, lr={lr!r}")
+    return gd_filter(mu, lr=lr, steps=int(steps), n_train=n)
+
+
+def _prior_blocks(prior, k, ks):
+    s, s_st, s_tt = (_validate.finite_array(f"prior[{i}]", p) for i, p in enumerate(prior))
+    if s.shape != k.shape or s_st.shape != ks.shape or s_tt.shape != (ks.shape[0],) * 2:
+        raise ValueError(f"prior must hold arrays of shapes {k.shape}, {ks.shape}, {(ks.shape[0],) * 2}")
+    return s, s_st, s_tt
+
+
+def kernel_flow_predictor(k_train, k_test_train, y, *, time=np.inf, lr=None, ridge: float = 0.0, prior=None):
+    """Test outputs of a model trained from ``f_0`` by gradient flow (or descent) with a *constant* kernel ``K``.
+
+    An infinitely wide network in NTK parameterization (``K = Theta``; Lee et al. 2019, eqs. 9, 14-16). With
+    ``L = 1/(2n) sum_mu (f(x_mu) - y_mu)^2 + ridge/(2n) ||theta - theta_0||^2`` and ``d theta/dt = -grad L``,
+
+        ``f_t(x*) = f_0(x*) + A_t (y - f_0(X))``,  ``A_t = K(x*, X) (K + ridge I)^{-1} [I - e^{-(K + ridge I) t/n}]``.
+
+    With ``lr``: gradient descent, ``(I - lr (K + ridge I)/n)^(t/lr)`` replaces the exponential; ``time=inf``:
+    kernel (ridge) regression (pseudo-inverse if ``ridge=0``). Returns the mean ``A_t y`` over an ``f_0`` of mean
+    zero (``f_t`` itself for a centred network, ``f_0 = 0``). ``prior=(S, S_test_train, S_test)``, the covariance
+    of ``f_0`` (:func:`nngp_kernel` at infinite width) on ``X x X``, ``x* x X``, ``x* x x*``, returns ``(mean,
+    cov)``, ``cov = S_test - A_t S_test_train^T - S_test_train A_t^T + A_t S A_t^T`` (Lee et al., eq. 16).
+    ``k_train``: (n, n); ``k_test_train``: (m, n); ``y``: (n,) or (n, k); ``time >= 0`` (``t = lr * steps``).
+
+    >>> k = np.array([[2.0, 0.0], [0.0, 1.0]])
+    >>> np.round(kernel_flow_predictor(k, k, np.array([1.0, 1.0]), time=2.0), 4).tolist()   # 1 - exp(-lam t/2)
+    [0.8647, 0.6321]
+    """
+    k, ks = _kernels(k_train, k_test_train)
+    n, t = k.shape[0], _targets(y, k.shape[0])
+    time = float(_validate.finite_array("time", time, allow_inf=True))
+    if time < 0:
+        raise ValueError(f"time must be >= 0, got {time!r}")
+    if lr is not None:
+        _validate.positive("lr", lr)
     lam, u = np.linalg.eigh((k + k.T) / 2)
-    lam = np.clip(lam, 0.0, None)
-    filt = gd_filter(lam, lr=lr, steps=steps, n_train=n)          # raises if lr * lambda_max / n >= 2
-    coef = u.T @ (t - f0)
-    return t - u @ ((1.0 - lam * filt) * coef), f0s + ks @ (u @ (filt * coef))
+    a = ks @ (u * _flow_filter(np.clip(lam, 0.0, None), n, time, lr, _validate.nonnegative("ridge", ridge))) @ u.T
+    if prior is None:
+        return a @ t
+    s, s_st, s_tt = _prior_blocks(prior, k, ks)
+    return a @ t, s_tt - a @ s_st.T - s_st @ a.T + a @ s @ a.T
 
 
 def ridge_coefficients(k_train, y, ridge: float = 0.0):
