@@ -192,3 +192,127 @@ class NormalizedMLP(nnx.Module):
         z = h @ self.w2[...].T
         z = (z - z.mean(0)) / jnp.sqrt(z.var(0) + self.epsilon)
         return jax.nn.relu(z) @ self.w3[...].T + self.b3[...]
+
+
+# --- abc-parameterized MLP as pure functions (Part IV): effective weights, per-layer init and learning-rate scales ---
+ABC_PARAMETERIZATIONS = ("standard", "ntk", "mup")
+
+
+def _abc_dims(in_dim, width, out_dim, depth):
+    dims = _layer_dims(in_dim, width, out_dim, depth)
+    if depth < 3:
+        raise ValueError(f"depth must be >= 3 (input, hidden and output layers), got {depth}")
+    return dims
+
+
+def abc_standard_normals(key, in_dim: int, width: int, out_dim: int, *, depth: int = 3):
+    """Standard normal matrices ``[Z_1, ..., Z_depth]`` of the shapes (fan_out, fan_in) of an MLP of width ``width``.
+
+    Drawn flat and reshaped, as in :class:`MLP`. :func:`abc_scale` turns them into the weights of a
+    parameterization; :func:`abc_truncate` cuts them down to a narrower network made of the first units.
+
+    >>> [z.shape for z in abc_standard_normals(jax.random.key(0), 4, 16, 1)]
+    [(16, 4), (16, 16), (1, 16)]
+    """
+    dims = _abc_dims(in_dim, width, out_dim, depth)
+    keys = jax.random.split(key, depth)
+    return [jax.random.normal(k, (o * i,)).reshape(o, i) for k, i, o in zip(keys, dims[:-1], dims[1:])]
+
+
+def abc_truncate(normals, width: int):
+    """The first ``width`` hidden units of :func:`abc_standard_normals` (leading axes, e.g. seeds, are kept).
+
+    Networks cut from the same draws are *nested*: the narrow one is a sub-network of the wide one.
+
+    >>> [z.shape for z in abc_truncate(abc_standard_normals(jax.random.key(0), 4, 16, 1), 8)]
+    [(8, 4), (8, 8), (1, 8)]
+    """
+    _validate.positive("width", width, integer=True)
+    if width > normals[0].shape[-2]:
+        raise ValueError(f"width must be at most the drawn width {normals[0].shape[-2]}, got {width}")
+    last = len(normals) - 1
+    return [z[..., : (z.shape[-2] if layer == last else width), : (z.shape[-1] if layer == 0 else width)]
+            for layer, z in enumerate(normals)]
+
+
+def abc_scale(normals, parameterization: str = "standard"):
+    """Effective weights ``W_l = sigma_l Z_l`` of a parameterization from standard normal matrices ``Z_l``.
+
+    ``sigma_l^2 = 1/fan_in`` for every layer in ``standard`` and ``ntk`` (the two differ only in their learning rates,
+    :func:`abc_lr_scales`), and in ``mup`` the same except the output layer, ``sigma_L^2 = 1/fan_in^2`` (Yang & Hu
+    2021, arXiv:2011.14522, Table 3; Yang, Simon & Bernstein 2023, arXiv:2310.17813).
+
+    >>> ws = abc_scale([jnp.ones((4, 2)), jnp.ones((4, 4)), jnp.ones((1, 4))], "mup")
+    >>> [round(float(w[0, 0]), 4) for w in ws]
+    [0.7071, 0.5, 0.25]
+    """
+    _validate.one_of("parameterization", parameterization, set(ABC_PARAMETERIZATIONS))
+    last = len(normals) - 1
+    return [z * z.shape[-1] ** (-1.0 if (parameterization == "mup" and layer == last) else -0.5)
+            for layer, z in enumerate(normals)]
+
+
+def abc_init(key, in_dim: int, width: int, out_dim: int, *, depth: int = 3, parameterization: str = "standard"):
+    """Initial *effective* weights ``[W_1, ..., W_depth]`` (each (fan_out, fan_in)) of an abc-parameterized MLP.
+
+    The network is ``h_1 = W_1 x``, ``h_l = W_l phi(h_{l-1})``, ``f = h_depth`` (no biases, no multipliers: the
+    multipliers ``n^{-a}`` of Yang & Hu's abc-parameterization are folded into the effective weights):
+    :func:`abc_scale` of :func:`abc_standard_normals`. The same ``key`` gives the same underlying draws in every
+    parameterization.
+
+    >>> ws = abc_init(jax.random.key(0), 4, 16, 1, parameterization="mup")
+    >>> [w.shape for w in ws]
+    [(16, 4), (16, 16), (1, 16)]
+    """
+    _validate.one_of("parameterization", parameterization, set(ABC_PARAMETERIZATIONS))
+    return abc_scale(abc_standard_normals(key, in_dim, width, out_dim, depth=depth), parameterization)
+
+
+def abc_lr_scales(in_dim: int, width: int, out_dim: int, *, depth: int = 3, parameterization: str = "standard"):
+    """Per-layer SGD learning-rate multipliers ``s_l`` on the effective weights: ``W_l <- W_l - lr s_l dL/dW_l``.
+
+    ``lr`` is the width-independent base rate.
+
+    * ``standard``: ``s_l = 1`` (one global rate, as in a default PyTorch set-up).
+    * ``ntk``: SGD with rate ``lr`` on the NTK parameters ``w_l = sqrt(fan_in) W_l`` is SGD on ``W_l`` with
+      ``s_l = 1/fan_in`` (``W = w/sqrt(fan_in)``: the gradient picks up one factor, the update another).
+    * ``mup``: ``s_l = fan_out/fan_in`` (muP for SGD; the spectral condition of Yang, Simon & Bernstein 2023,
+      arXiv:2310.17813).
+
+    For an entrywise-normalized optimizer (Adam) these are not the multipliers of muP (see Yang & Littwin 2023,
+    arXiv:2308.01814); the standard parameterization's ``s_l = 1`` is the same for every optimizer.
+
+    >>> abc_lr_scales(4, 16, 1, parameterization="mup")
+    [4.0, 1.0, 0.0625]
+    """
+    dims = _abc_dims(in_dim, width, out_dim, depth)
+    _validate.one_of("parameterization", parameterization, set(ABC_PARAMETERIZATIONS))
+    if parameterization == "standard":
+        return [1.0] * depth
+    if parameterization == "ntk":
+        return [1.0 / i for i in dims[:-1]]
+    return [float(o) / i for i, o in zip(dims[:-1], dims[1:])]
+
+
+def abc_preactivations(weights, x, *, activation: str = "tanh"):
+    """Pre-activations ``[h_1, ..., h_depth]`` of the MLP of :func:`abc_init` on the rows of ``x``; ``h_depth = f``.
+
+    >>> ws = abc_init(jax.random.key(0), 4, 16, 1)
+    >>> [h.shape for h in abc_preactivations(ws, jnp.ones((2, 4)))]
+    [(2, 16), (2, 16), (2, 1)]
+    """
+    _validate.one_of("activation", activation, set(ACTIVATIONS))
+    phi, hs = ACTIVATIONS[activation], []
+    for layer, w in enumerate(weights):
+        x = (phi(x) if layer else x) @ w.T
+        hs.append(x)
+    return hs
+
+
+def abc_apply(weights, x, *, activation: str = "tanh"):
+    """Output ``f(x)`` of the MLP of :func:`abc_init`: the last of :func:`abc_preactivations`.
+
+    >>> abc_apply(abc_init(jax.random.key(0), 4, 16, 1), jnp.ones((2, 4))).shape
+    (2, 1)
+    """
+    return abc_preactivations(weights, x, activation=activation)[-1]

@@ -301,3 +301,20 @@ def cross_entropy_loss(apply: Callable, x, labels) -> Callable:
         return optax.softmax_cross_entropy_with_integer_labels(apply(params, x), labels).mean()
 
     return loss
+
+
+def layer_scaled(optimizer: optax.GradientTransformation, scales) -> optax.GradientTransformation:
+    """``optimizer`` followed by a fixed per-leaf multiplication of its updates: per-layer learning rates.
+
+    ``scales`` is a pytree of numbers with the structure of the parameters (e.g. the list of
+    :func:`lmtheory.simulation.models.abc_lr_scales`); the update of leaf ``p`` becomes ``scale_p * update_p``.
+
+    >>> opt = layer_scaled(optax.sgd(1.0), [1.0, 0.5])
+    >>> p, _ = train(lambda p: 0.5 * (p[0] ** 2 + p[1] ** 2), [jnp.array(1.0), jnp.array(1.0)], opt, steps=1)
+    >>> [float(v) for v in p]
+    [0.0, 0.5]
+    """
+    def scale(updates, params=None):
+        return jax.tree.map(lambda u, s: u * s, updates, scales)
+
+    return optax.chain(optimizer, optax.stateless(scale))
