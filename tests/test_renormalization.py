@@ -92,3 +92,83 @@ def test_classes_and_exponents():
 def test_bad_arguments_raise(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+# ---- identities of the iterated map (formerly notebook checks; deterministic, so unit tests) --------------------
+
+@pytest.mark.parametrize("activation", K_STAR_ZERO)
+def test_iterated_map_tail_is_a_power_law_with_amplitude_one_over_minus_a1(activation):
+    far = np.arange(1, 10_001)
+    k = rg.kernel_flow(1.0, depth=far.size, activation=activation, sigma_w=rg.critical_couplings(activation)[1])
+    tail = far >= 1000
+    assert np.polyfit(np.log(far[tail]), np.log(k[tail]), 1)[0] == pytest.approx(-1.0, abs=2e-3)
+    assert far[-1] * k[-1] == pytest.approx(1 / -rg.flow_coefficients(activation)[0], rel=1e-3)
+
+
+@pytest.mark.parametrize("activation, sigma_w, sigma_b", [("tanh", 1.0, 0.3), ("tanh", 1.2, 0.3)])
+def test_window_relaxation_rate_tends_to_ln_chi_par(activation, sigma_w, sigma_b):
+    k_star = mf.q_fixed_point(sigma_w=sigma_w, sigma_b=sigma_b, activation=activation)
+    deep = rg.window_relaxation_rate(3 * k_star, window=(12, 20), activation=activation, sigma_w=sigma_w,
+                                     sigma_b=sigma_b)
+    chi_par, chi_perp = rg.susceptibilities(k_star, activation=activation, sigma_w=sigma_w, sigma_b=sigma_b)
+    assert deep == pytest.approx(np.log(chi_par), rel=2e-3)
+    assert chi_par < chi_perp < 1                       # the two susceptibilities differ (saturating phi)
+
+
+def test_relu_correlation_map_is_the_arc_cosine_kernel_by_quadrature():
+    from scipy import integrate, stats
+
+    for rho in (-0.6, 0.0, 0.3, 0.9):
+        s = np.sqrt(1 - rho * rho)              # E[relu(m + s z)] = m Phi(m/s) + s phi(m/s), then quad over z_1
+
+        def inner(z1):
+            m = rho * z1
+            return stats.norm.pdf(z1) * z1 * (m * stats.norm.cdf(m / s) + s * stats.norm.pdf(m / s))
+
+        expected = 2 * integrate.quad(inner, 0, np.inf, epsabs=1e-13)[0]
+        assert rg.relu_correlation_flow(rho, depth=2)[1] == pytest.approx(expected, abs=1e-9)
+
+
+def test_relu_decorrelation_expansion_and_asymptote():
+    a = 2 * np.sqrt(2) / (3 * np.pi)
+    for eps in (1e-3, 1e-4):
+        step = 1 - rg.relu_correlation_flow(1 - eps, depth=2)[1]
+        assert (eps - step) / eps**1.5 == pytest.approx(a, rel=0.1 * eps)        # eps' = eps - A eps^(3/2)
+    depth = 20_000
+    eps = 1 - rg.relu_correlation_flow(0.0, depth=depth)
+    layers = np.array([2000, 5000, 20_000])
+    ratio = eps[layers - 1] / rg.critical_relu_decorrelation(layers)
+    assert np.all(np.abs(ratio - 1) < 5 * np.log(layers) / layers)             # O(ln l / l) corrections
+    assert rg.relu_correlation_exponent(0.0, window=(5000, 20_000)) == pytest.approx(-2.0, abs=5e-3)
+
+
+@pytest.mark.parametrize("window", [(16, 48), (100, 400)])
+def test_relu_decorrelation_slope_matches_the_iterated_map(window):
+    lo, hi = window
+    eps = 1 - rg.relu_correlation_flow(0.0, depth=hi)[lo - 1:]
+    fitted = np.polyfit(np.arange(lo, hi + 1), eps**-0.5, 1)[0]
+    assert fitted == pytest.approx(rg.relu_decorrelation_slope(window=window), rel=1e-2 * 16 / lo)
+
+
+def test_he_initialization_keeps_the_mean_kernel_at_any_width():
+    """Formerly the notebook check rg-marginal-relu: E[K^l] = K^1 for critical ReLU (a property of the init)."""
+    import jax
+
+    from lmtheory import random_networks as rn
+    k = np.asarray(jax.vmap(lambda key: rn.kernel_flow_sample(key, width=64, depth=8, k1=1.0, sigma_w=np.sqrt(2),
+                                                              activations=("relu",))[:, 0])(
+        jax.random.split(jax.random.key(3), 4000)))
+    mean, se = k.mean(0), k.std(0) / np.sqrt(k.shape[0])
+    assert np.all(np.abs(mean - 1) < 5 * se)
+
+
+def test_sample_input_kernels_first_layer_is_the_input_gram():
+    import jax
+
+    from lmtheory import random_networks as rn
+    x = np.array([[[1.0, 0.0], [0.6, 0.8]]])
+    k = np.asarray(jax.vmap(lambda key: rn.sample_input_kernels(key, x, width=256, depth=2, sigma_w=[1.3],
+                                                                sigma_b=[0.4], activations=("tanh",)))(
+        jax.random.split(jax.random.key(0), 400)))
+    expected = 1.3**2 * x[0] @ x[0].T / 2 + 0.4**2
+    assert np.allclose(k[:, 0, 0].mean(0), expected, atol=5 * k[:, 0, 0].std(0).max() / 20)

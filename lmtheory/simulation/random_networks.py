@@ -352,3 +352,47 @@ def variance_slope(depths, samples):
     if y.ndim != 2 or y.shape[0] != x.size or x.size < 2 or y.shape[1] < 3:
         raise ValueError(f"samples must have shape (len(depths) >= 2, n_draws >= 3), got {y.shape}")
     return stats.slope(x, ((y - y.mean(1, keepdims=True)) ** 2).T, log=False, error="jackknife")
+
+
+def sample_input_kernels(key, xs, *, width: int, depth: int, sigma_w, sigma_b, activations=("tanh",)):
+    """Layer kernels of a few inputs in random networks of several settings: shape ``(depth, A, P, P)``.
+
+    Setting ``a`` is the network of :func:`sample_layer_kernels` with activation ``activations[a]``, scales
+    ``sigma_w[a]``, ``sigma_b[a]`` and inputs ``xs[a]`` (``xs``: ``(A, P, in_dim)``), sampled from the same exact
+    law, but with an unrolled Cholesky factor of the small ``P x P`` Gram matrix (fast to compile) and common
+    random numbers across settings (one ``(P, width)`` normal draw per layer). For ``P <= 4`` inputs.
+
+    >>> k = sample_input_kernels(jax.random.key(0), jnp.ones((2, 3, 2)), width=16, depth=4, sigma_w=[1.0, 1.4],
+    ...                          sigma_b=[0.1, 0.0], activations=("tanh", "relu"))
+    >>> k.shape
+    (4, 2, 3, 3)
+    """
+    _validate.positive("width", width, integer=True)
+    _validate.positive("depth", depth, integer=True)
+    xs = jnp.asarray(xs)
+    if xs.ndim != 3 or len(activations) != xs.shape[0] or xs.shape[1] > 4:
+        raise ValueError(f"xs must have shape (len(activations), P <= 4, in_dim), got {xs.shape}")
+    (n_set, p, _), phis = xs.shape, [_phi(name) for name in activations]
+    c_w = jnp.broadcast_to(jnp.asarray(sigma_w, xs.dtype) ** 2, (n_set,))
+    c_b = jnp.broadcast_to(jnp.asarray(sigma_b, xs.dtype) ** 2, (n_set,))
+
+    def step(acts, layer):
+        z = jax.random.normal(jax.random.fold_in(key, layer), (p, width), xs.dtype)
+        new, kern = [], []
+        for a in range(n_set):
+            g = c_w[a] * acts[a] @ acts[a].T / acts[a].shape[-1] + c_b[a]
+            low = [[None] * p for _ in range(p)]
+            for j in range(p):
+                d = g[j, j] - sum(low[j][k] ** 2 for k in range(j))
+                ok = d > 1e-6 * g[j, j]                  # below: a rounding-level pivot, set to 0 (PSD case)
+                low[j][j] = jnp.where(ok, jnp.sqrt(jnp.where(ok, d, 1.0)), 0.0)
+                for i in range(j + 1, p):
+                    low[i][j] = jnp.where(ok, (g[i, j] - sum(low[i][k] * low[j][k] for k in range(j)))
+                                          / jnp.where(ok, low[j][j], 1.0), 0.0)
+            h = jnp.stack([sum(low[i][j] * z[j] for j in range(i + 1)) for i in range(p)])
+            new.append(phis[a](h))
+            kern.append(h @ h.T / width)
+        return jnp.stack(new), jnp.stack(kern)
+
+    acts, first = step(xs, 0)
+    return jnp.concatenate([first[None], jax.lax.scan(step, acts, jnp.arange(1, depth))[1]])

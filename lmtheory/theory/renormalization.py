@@ -225,3 +225,96 @@ def window_rate(k1, *, window, activation: str = "tanh", sigma_w: float, sigma_b
     """
     layers, kern = _window_flow(k1, window, activation, sigma_w, sigma_b, width)
     return float(np.polyfit(layers, np.log(kern), 1)[0])
+
+
+def window_relaxation_rate(k1, *, window, activation: str = "tanh", sigma_w: float, sigma_b: float = 0.0) -> float:
+    """Least-squares slope of ``ln|K^l - K*|`` against ``l`` (per layer) over ``window[0] <= l <= window[1]``.
+
+    The infinite-width flow (:func:`kernel_flow`) from ``K^1 = k1`` relaxing to the stable fixed point ``K*``
+    (:func:`lmtheory.theory.meanfield.q_fixed_point`). Deep in the network this tends to :func:`relaxation_rate`,
+    ``ln chi_par(K*)``; over a finite window it differs by the ``O(K - K*)`` term of the map. Dimensionless.
+
+    >>> bool(abs(window_relaxation_rate(1.0, window=(10, 20), activation="relu", sigma_w=1.2, sigma_b=0.5)
+    ...          - np.log(0.72)) < 1e-6)
+    True
+    """
+    _validate.positive_array("k1", k1)
+    lo, hi = (_validate.positive(f"window[{i}]", w, integer=True) for i, w in enumerate(window))
+    if hi - lo < 2:
+        raise ValueError(f"window must span at least 3 layers, got {tuple(window)}")
+    k_star = meanfield.q_fixed_point(sigma_w=sigma_w, sigma_b=sigma_b, activation=_activation(activation))
+    dev = np.abs(kernel_flow(k1, depth=hi, activation=activation, sigma_w=sigma_w, sigma_b=sigma_b) - k_star)
+    return float(np.polyfit(np.arange(lo, hi + 1), np.log(dev[lo - 1:]), 1)[0])
+
+
+# ---- Critical ReLU: the correlation of two inputs (arc-cosine map) ---------------------------------------------
+
+def relu_correlation_flow(rho1, *, depth: int):
+    """Correlations ``rho^1, ..., rho^depth`` of two inputs in a critical ReLU network (He: ``C_W = 2, C_b = 0``).
+
+    The arc-cosine map (Cho & Saul 2009; RYH sec. 5.5), exact at infinite width:
+    ``rho -> (sqrt(1 - rho^2) + (pi - arccos rho) rho) / pi``. Near ``rho = 1``, with ``eps = 1 - rho``,
+    ``eps' = eps - (2 sqrt2 / (3 pi)) eps^(3/2) + O(eps^(5/2))`` (:func:`critical_relu_decorrelation`).
+    Dimensionless.
+
+    >>> np.round(relu_correlation_flow(0.0, depth=2), 12).tolist()           # rho^2 = 1/pi
+    [0.0, 0.318309886184]
+    """
+    _validate.positive("depth", depth, integer=True)
+    rho = float(_validate.finite_array("rho1", rho1))
+    if not -1.0 <= rho <= 1.0:
+        raise ValueError(f"rho1 must lie in [-1, 1], got {rho}")
+    out = [rho]
+    for _ in range(depth - 1):
+        r = out[-1]
+        out.append(min(1.0, (np.sqrt(max(0.0, 1 - r * r)) + (np.pi - np.arccos(r)) * r) / np.pi))
+    return np.array(out)
+
+
+def relu_correlation_exponent(rho1, *, window) -> float:
+    """Least-squares slope of ``ln(1 - rho^l)`` against ``ln l`` of :func:`relu_correlation_flow` over the window.
+
+    Tends to ``-2`` (:func:`critical_relu_decorrelation`) only slowly: the next-order terms of
+    ``u = (1 - rho)^(-1/2) = (A/2) l + (3A/4) ln l + C`` (``A = 2 sqrt2/(3 pi)``, ``C`` set by ``rho1``) shift it
+    by ``O(ln l / l)``. Exact at infinite width over a finite range of depths; dimensionless.
+
+    >>> round(relu_correlation_exponent(0.0, window=(2000, 4000)), 2)
+    -1.99
+    """
+    lo, hi = (_validate.positive(f"window[{i}]", w, integer=True) for i, w in enumerate(window))
+    if hi - lo < 2:
+        raise ValueError(f"window must span at least 3 layers, got {tuple(window)}")
+    eps = 1.0 - relu_correlation_flow(rho1, depth=hi)[lo - 1:]
+    return float(np.polyfit(np.log(np.arange(lo, hi + 1)), np.log(eps), 1)[0])
+
+
+def critical_relu_decorrelation(depth):
+    """Asymptotic ``1 - rho^l = 9 pi^2 / (2 l^2)`` of two inputs in a critical ReLU network, any ``rho^1 < 1``.
+
+    From ``eps' = eps - A eps^(3/2)`` with ``A = 2 sqrt2 / (3 pi)``: ``u = eps^(-1/2)`` grows by ``A/2`` per layer,
+    so ``eps = 4 / (A l)^2 = 9 pi^2 / (2 l^2)``; relative corrections ``O(ln l / l)``. Vectorized; dimensionless.
+
+    >>> round(float(critical_relu_decorrelation(1.0)), 5)                   # 9 pi^2 / 2
+    44.41322
+    """
+    layers = _validate.positive_array("depth", depth)
+    return 4.5 * np.pi**2 / layers**2
+
+
+def relu_decorrelation_slope(*, window) -> float:
+    """Slope of ``u = (1 - rho^l)^(-1/2)`` against ``l`` over ``window[0] <= l <= window[1]``, critical ReLU.
+
+    From ``eps' = eps - A eps^(3/2) + O(eps^(5/2))`` (``A = 2 sqrt2/(3 pi)``), ``u' = u + A/2 + (3/8) A^2 / u +
+    O(u^-2)``, so ``u = (A/2) l + (3A/4) ln l + C + O(ln l / l)`` whatever ``rho^1 < 1`` (it only sets ``C``). The
+    least-squares slope over the window is ``(A/2) (1 + (3/2) s)``, ``s`` the slope of ``ln l`` against ``l``
+    there; ``A/2 = (9 pi^2 / 2)^(-1/2)`` is the amplitude of :func:`critical_relu_decorrelation`. Per layer.
+
+    >>> round(float(relu_decorrelation_slope(window=(10**5, 2 * 10**5)) * 3 * np.pi / np.sqrt(2)), 4)   # A/2
+    1.0
+    """
+    lo, hi = (_validate.positive(f"window[{i}]", w, integer=True) for i, w in enumerate(window))
+    if hi - lo < 2:
+        raise ValueError(f"window must span at least 3 layers, got {tuple(window)}")
+    layers = np.arange(lo, hi + 1, dtype=float)
+    s = np.polyfit(layers, np.log(layers), 1)[0]
+    return float(np.sqrt(2.0) / (3 * np.pi) * (1 + 1.5 * s))
