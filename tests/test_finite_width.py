@@ -148,3 +148,20 @@ def test_variance_slope_and_moment_ratio_estimate_errors():
 def test_bad_arguments_raise(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_ntk_change_exponents_agree_with_the_one_hidden_layer_laws_of_the_linearization_chapter():
+    from lmtheory.theory import lazy
+    assert fwt.ntk_change_exponent("width", "smooth") == lazy.linearization_error_exponent("smooth", "kernel")
+    assert fwt.ntk_change_exponent("width", "relu") == lazy.linearization_error_exponent("relu", "kernel")
+    assert fwt.ntk_change_exponent("depth", "smooth") == 1.0
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: fwt.ntk_change_exponent("time"), "variable"),
+    (lambda: fwt.ntk_change_exponent("width", "tanh"), "activation"),
+    (lambda: fwt.ntk_change_exponent("depth", "relu"), "depth"),
+])
+def test_ntk_change_exponent_bad_arguments_raise(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()

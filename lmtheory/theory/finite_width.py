@@ -203,3 +203,32 @@ def vertex_trajectory(k1: float, *, depth: int, width: int, activation: str = "t
         m, v = f0, d1**2 * v + g
         out.append(v / (width * m * m))
     return np.array(out)
+
+
+def ntk_change_exponent(variable: str = "width", activation: str = "smooth") -> float:
+    """Exponent ``p`` in ``||Theta_T - Theta_0||_F / ||Theta_0||_F ~ variable^p`` for a deep MLP trained a fixed time.
+
+    NTK parameterization, ``depth`` L weight matrices of equal width ``n``, gradient descent for a fixed number of
+    steps at a fixed function-space rate (``lr`` times the NTK held fixed). To first order in ``1/n`` the change
+    of the empirical NTK is ``dNTK . (theta_T - theta_0)`` plus the same order from the ddNTK; both are ``O(L/n)``
+    relative to ``Theta`` (Roberts, Yaida & Hanin 2022, ch. 11; Hanin & Nica 2019, arXiv:1909.05989;
+    Dyer & Gur-Ari 2019, arXiv:1909.11304), so
+
+    * ``variable="width"`` (fixed L, ``activation="smooth"``, e.g. erf): ``-1``, with relative corrections
+      ``O(L/n)`` for the root-mean-square change (an expectation of a polynomial in the kernel change);
+    * ``variable="depth"`` (fixed ``n``, ``L << n``, at criticality): ``+1``, to leading order in ``1/L`` only;
+    * ``variable="width"``, ``activation="relu"``: ``-3/4`` (heuristic): a fraction ``O(n^-1/2)`` of the units
+      cross the kink during training, each changing its term of the kernel by ``O(1)`` with a random sign.
+
+    Dimensionless. Asymptotic in ``n`` (and, for ``"depth"``, in ``L``).
+
+    >>> ntk_change_exponent("width"), ntk_change_exponent("depth"), ntk_change_exponent("width", "relu")
+    (-1.0, 1.0, -0.75)
+    """
+    _validate.one_of("variable", variable, {"width", "depth"})
+    _validate.one_of("activation", activation, {"smooth", "relu"})
+    if activation == "relu":
+        if variable == "depth":
+            raise ValueError("no depth exponent is predicted for ReLU (activation='relu' with variable='depth')")
+        return -0.75
+    return -1.0 if variable == "width" else 1.0
