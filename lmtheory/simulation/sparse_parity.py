@@ -134,3 +134,75 @@ def effective_quanta(task_loss, *, loss_unlearned: float = float(np.log(2.0))):
     """
     _validate.positive("loss_unlearned", loss_unlearned)
     return np.clip(1.0 - np.asarray(task_loss) / loss_unlearned, 0.0, 1.0).sum(-1)
+
+
+def train_on_subsets(key, subsets, *, frequencies, n_bits: int, width: int, batch: int, lr: float, steps: int,
+                     every: int, eval_per_task: int = 256):
+    """As :func:`train_multitask_parity`, but with given subsets ``(n_tasks, k)`` (traced: vmap over them too).
+
+    The training inputs have the same distribution, drawn more cheaply: task ids by ``jax.random.categorical``
+    and the ``n_bits <= 32`` bits of an input from one random 32-bit word. Returns ``(loss, acc)``, each ``(steps // every + 1, n_tasks)``, recorded on ``eval_per_task`` inputs per task.
+
+    >>> s = jnp.array([[0, 1, 1]])                                  # a 1-sparse task: copy bit 0
+    >>> loss, acc = train_on_subsets(jax.random.key(0), s, frequencies=jnp.array([1.0]), n_bits=4, width=16,
+    ...                              batch=32, lr=3e-2, steps=100, every=100, eval_per_task=64)
+    >>> loss.shape, float(acc[-1, 0])
+    ((2, 1), 1.0)
+    """
+    for name, v in (("n_bits", n_bits), ("width", width), ("batch", batch), ("eval_per_task", eval_per_task)):
+        _validate.positive(name, v, integer=True)
+    if n_bits > 32:
+        raise ValueError(f"n_bits must be <= 32 (one 32-bit word per input), got {n_bits!r}")
+    _validate.positive("lr", lr)
+    return _train_on_subsets(key, jnp.asarray(subsets), jnp.asarray(frequencies), lr, n_bits=n_bits, width=width,
+                             batch=batch, steps=steps, every=every, eval_per_task=eval_per_task)
+
+
+@functools.partial(jax.jit, static_argnames=("n_bits", "width", "batch", "steps", "every", "eval_per_task"))
+def _train_on_subsets(key, subsets, frequencies, lr, *, n_bits, width, batch, steps, every, eval_per_task):
+    n_tasks = frequencies.shape[0]
+    k_net, k_train, k_eval = jax.random.split(key, 3)
+    x_eval, y_eval = sparse_parity_inputs(k_eval, jnp.repeat(jnp.arange(n_tasks), eval_per_task), subsets,
+                                          n_bits=n_bits)
+    net = models.MLP(n_tasks + n_bits, width, 2, depth=2, activation="relu", rngs=nnx.Rngs(k_net))
+    apply, params = models.functional(net)
+
+    def loss(p, data):
+        return optax.softmax_cross_entropy_with_integer_labels(apply(p, data[0]), data[1]).mean()
+
+    def sample(k):                              # the same distribution, drawn from one 32-bit word per input
+        k_task, k_bits = jax.random.split(k)
+        tasks = jax.random.categorical(k_task, jnp.log(frequencies), shape=(batch,))
+        word = jax.random.bits(k_bits, (batch,), dtype=jnp.uint32)
+        bits = ((word[:, None] >> jnp.arange(n_bits, dtype=jnp.uint32)) & 1).astype(jnp.float32)
+        labels = (jnp.take_along_axis(bits, subsets[tasks], axis=1).sum(1) % 2).astype(jnp.int32)
+        return jnp.concatenate([jax.nn.one_hot(tasks, n_tasks), bits], axis=1), labels
+
+    def observe(p):
+        return per_task_metrics(apply(p, x_eval), y_eval, n_tasks)
+
+    return train.stochastic_train(loss, params, optax.adam(lr), key=k_train, sample=sample, steps=steps,
+                                  observe=observe, every=every)[1]
+
+
+def disjoint_subsets(key, *, n_tasks: int, n_bits: int, k_sparse: int, n_easy: int = 0):
+    """``n_tasks`` pairwise disjoint random ``k_sparse``-subsets, then ``n_easy`` 1-sparse rows ``[c, c, ..., c]``.
+
+    Disjoint subsets share no bit, so no parity can reuse another's features; an easy row repeats one further
+    unused bit ``c`` (odd ``k_sparse``: the parity of ``k_sparse`` copies of ``b_c`` is ``b_c``). Needs
+    ``n_tasks * k_sparse + n_easy <= n_bits``. Shape ``(n_tasks + n_easy, k_sparse)``.
+
+    >>> s = disjoint_subsets(jax.random.key(0), n_tasks=2, n_bits=8, k_sparse=3, n_easy=1)
+    >>> len(set(s[:2].ravel().tolist())), len(set(s[2].tolist())), int(s[2, 0]) in s[:2].ravel().tolist()
+    (6, 1, False)
+    """
+    for name, v in (("n_tasks", n_tasks), ("n_bits", n_bits), ("k_sparse", k_sparse)):
+        _validate.positive(name, v, integer=True)
+    if not isinstance(n_easy, (int, np.integer)) or n_easy < 0 or n_tasks * k_sparse + n_easy > n_bits \
+            or (n_easy and k_sparse % 2 == 0):
+        raise ValueError(f"need n_tasks * k_sparse + n_easy <= n_bits={n_bits} and odd k_sparse for n_easy > 0, "
+                         f"got n_tasks={n_tasks}, k_sparse={k_sparse}, n_easy={n_easy!r}")
+    perm = jax.random.permutation(key, n_bits)
+    hard = perm[:n_tasks * k_sparse].reshape(n_tasks, k_sparse)
+    easy = jnp.repeat(perm[n_tasks * k_sparse:n_tasks * k_sparse + n_easy, None], k_sparse, axis=1)
+    return jnp.concatenate([hard, easy]).astype(hard.dtype)

@@ -9,7 +9,7 @@ for a fair binary label), and quanta are learned in order of frequency. Then
   ``1 << n << n_tasks``; :func:`tail_loss` is the exact finite sum, :func:`tail_asymptotic` the integral);
 * if a quantum is learned once about ``tau`` examples of it have been seen (the paper's data-scaling argument,
   heuristic), its learning time in online training with batch ``B`` is ``t_k = tau / (B p_k)``, so
-  ``t_k ~ p_k^-1`` and the loss after ``S`` steps falls as ``S^-alpha/(alpha+1)`` (:func:`step_exponent`).
+  ``t_k ~ p_k^-1 ~ k^(alpha+1)`` (:func:`learning_time_exponent`) and the loss after ``S`` steps falls as ``S^-alpha/(alpha+1)`` (:func:`step_exponent`).
 
 Units: losses in nats; times in optimizer steps. Everything here is closed form (numpy/scipy); the multitask
 sparse-parity task on which the chapter tests it (data, training, per-subtask losses) is
@@ -115,6 +115,21 @@ def time_exponent() -> float:
     -1.0
     """
     return -1.0
+
+
+def learning_time_exponent(alpha: float) -> float:
+    """Log-log slope of learning time against subtask rank, ``d ln t_k / d ln k = alpha + 1`` (dimensionless).
+
+    From ``t_k = tau / (B p_k)`` (:func:`learning_times`) and ``p_k = k^-(alpha+1) / Z``: ``ln t_k = const +
+    (alpha + 1) ln k`` for *every* ``k``, finite ``n_tasks`` included (``Z``, ``tau`` and ``B`` only shift the
+    constant), so a straight-line fit over any set of ranks returns exactly ``alpha + 1`` if ``tau`` is the same for
+    all quanta (the heuristic of Michaud et al. 2023). Equivalent to ``d ln t_k / d ln p_k = -1``.
+
+    >>> learning_time_exponent(0.4)
+    1.4
+    """
+    _validate.positive("alpha", alpha)
+    return alpha + 1.0
 
 
 def step_exponent(alpha: float) -> float:
