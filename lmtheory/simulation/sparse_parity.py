@@ -105,9 +105,20 @@ def train_multitask_parity(key, *, frequencies, n_bits: int, k_sparse: int, widt
 @functools.partial(jax.jit, static_argnames=("n_bits", "k_sparse", "width", "batch", "steps", "every",
                                              "eval_per_task"))
 def _train_multitask_parity(key, frequencies, lr, *, n_bits, k_sparse, width, batch, steps, every, eval_per_task):
-    n_tasks = frequencies.shape[0]
     k_sub, k_net, k_train, k_eval = jax.random.split(key, 4)
-    subsets = parity_subsets(k_sub, n_tasks=n_tasks, n_bits=n_bits, k_sparse=k_sparse)
+    subsets = parity_subsets(k_sub, n_tasks=frequencies.shape[0], n_bits=n_bits, k_sparse=k_sparse)
+
+    def sample(k):
+        return multitask_sparse_parity(k, subsets, frequencies=frequencies, batch=batch, n_bits=n_bits)[:2]
+
+    return _adam_run((k_net, k_train, k_eval), subsets, sample, lr, n_bits=n_bits, width=width, steps=steps,
+                     every=every, eval_per_task=eval_per_task)
+
+
+def _adam_run(keys, subsets, sample, lr, *, n_bits, width, steps, every, eval_per_task):
+    """Adam on the cross-entropy of ``sample``'s batches; per-task (loss, acc) on a fixed evaluation set."""
+    k_net, k_train, k_eval = keys
+    n_tasks = subsets.shape[0]
     x_eval, y_eval = sparse_parity_inputs(k_eval, jnp.repeat(jnp.arange(n_tasks), eval_per_task), subsets,
                                           n_bits=n_bits)
     net = models.MLP(n_tasks + n_bits, width, 2, depth=2, activation="relu", rngs=nnx.Rngs(k_net))
@@ -115,9 +126,6 @@ def _train_multitask_parity(key, frequencies, lr, *, n_bits, k_sparse, width, ba
 
     def loss(p, data):
         return optax.softmax_cross_entropy_with_integer_labels(apply(p, data[0]), data[1]).mean()
-
-    def sample(k):
-        return multitask_sparse_parity(k, subsets, frequencies=frequencies, batch=batch, n_bits=n_bits)[:2]
 
     def observe(p):
         return per_task_metrics(apply(p, x_eval), y_eval, n_tasks)
@@ -161,14 +169,6 @@ def train_on_subsets(key, subsets, *, frequencies, n_bits: int, width: int, batc
 @functools.partial(jax.jit, static_argnames=("n_bits", "width", "batch", "steps", "every", "eval_per_task"))
 def _train_on_subsets(key, subsets, frequencies, lr, *, n_bits, width, batch, steps, every, eval_per_task):
     n_tasks = frequencies.shape[0]
-    k_net, k_train, k_eval = jax.random.split(key, 3)
-    x_eval, y_eval = sparse_parity_inputs(k_eval, jnp.repeat(jnp.arange(n_tasks), eval_per_task), subsets,
-                                          n_bits=n_bits)
-    net = models.MLP(n_tasks + n_bits, width, 2, depth=2, activation="relu", rngs=nnx.Rngs(k_net))
-    apply, params = models.functional(net)
-
-    def loss(p, data):
-        return optax.softmax_cross_entropy_with_integer_labels(apply(p, data[0]), data[1]).mean()
 
     def sample(k):                              # the same distribution, drawn from one 32-bit word per input
         k_task, k_bits = jax.random.split(k)
@@ -178,11 +178,8 @@ def _train_on_subsets(key, subsets, frequencies, lr, *, n_bits, width, batch, st
         labels = (jnp.take_along_axis(bits, subsets[tasks], axis=1).sum(1) % 2).astype(jnp.int32)
         return jnp.concatenate([jax.nn.one_hot(tasks, n_tasks), bits], axis=1), labels
 
-    def observe(p):
-        return per_task_metrics(apply(p, x_eval), y_eval, n_tasks)
-
-    return train.stochastic_train(loss, params, optax.adam(lr), key=k_train, sample=sample, steps=steps,
-                                  observe=observe, every=every)[1]
+    return _adam_run(jax.random.split(key, 3), subsets, sample, lr, n_bits=n_bits, width=width, steps=steps,
+                     every=every, eval_per_task=eval_per_task)
 
 
 def disjoint_subsets(key, *, n_tasks: int, n_bits: int, k_sparse: int, n_easy: int = 0):
